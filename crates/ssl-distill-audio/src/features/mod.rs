@@ -1,0 +1,31 @@
+//! Kaldi-compatible acoustic features: log-mel filter banks ([`Fbank`]), MFCCs ([`Mfcc`]) and
+//! deltas ([`compute_deltas`]).
+//!
+//! The numbers match torchaudio 2.11's `torchaudio.compliance.kaldi.fbank` / `.mfcc` (which
+//! follow Kaldi's `compute-fbank-feats` / `compute-mfcc-feats`, Povey et al., "The Kaldi Speech
+//! Recognition Toolkit", ASRU 2011) on `waveform * 32768`: our inputs are floats in `[-1, 1]`
+//! and [`FbankConfig::input_scale`] brings them to the int16 range Kaldi expects. Parity
+//! fixtures are written by `tools/reference/fbank.py` and checked in `tests/it/kaldi.rs`.
+//!
+//! Per frame: (dither) → remove DC → raw log energy → pre-emphasis → window → zero-pad to a
+//! power of two → `|rfft|²` → triangular mel filters → `ln(max(x, f32::EPSILON))`.
+//! Not implemented: VTLN warping.
+//!
+//! Everything here is plain Rust on `&[f32]`: no tensors.
+
+mod deltas;
+mod error;
+mod fbank;
+mod frame;
+mod matrix;
+mod mel;
+mod mfcc;
+mod window;
+
+pub use deltas::{append_deltas, compute_deltas};
+pub use error::FeatureError;
+pub use fbank::{Fbank, FbankConfig};
+pub use matrix::FeatureMatrix;
+pub use mel::{MelBanks, inverse_mel_scale, mel_scale};
+pub use mfcc::{Mfcc, MfccConfig, dct_matrix, lifter_coeffs};
+pub use window::WindowType;

@@ -1,0 +1,1 @@
+//! Audio front-end (placeholder while the crate is built).

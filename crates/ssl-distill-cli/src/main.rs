@@ -1,0 +1,3 @@
+//! The `ssl-distill` command-line tool.
+
+fn main() {}

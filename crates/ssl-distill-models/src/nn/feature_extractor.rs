@@ -1,0 +1,120 @@
+//! The convolutional waveform encoder of wav2vec 2.0 / HuBERT / WavLM (HF
+//! `Wav2Vec2FeatureEncoder`): 7 strided 1-D convs with GELU, normalised either by one GroupNorm
+//! after the first conv ("group") or by a LayerNorm after every conv ("layer").
+//!
+//! Paper: wav2vec 2.0 (Baevski et al. 2020, arXiv:2006.11477), §2.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::{Conv1d, Conv1dConfig};
+use burn::nn::{GroupNorm, GroupNormConfig, LayerNorm, LayerNormConfig};
+use burn::tensor::{Device, Tensor, activation::gelu};
+
+use crate::config::FeatExtractNorm;
+
+/// The normalisation after one conv layer. HF calls both `layer_norm`.
+#[derive(Module, Debug)]
+pub enum ConvNorm {
+    /// GroupNorm with one group per channel: each channel normalised over the whole time axis.
+    Group(GroupNorm),
+    /// LayerNorm over channels, per frame.
+    Layer(LayerNorm),
+}
+
+/// One conv -> (norm) -> GELU block (HF `conv_layers.N`).
+#[derive(Module, Debug)]
+pub struct ConvLayer {
+    /// The convolution (HF `conv`).
+    pub conv: Conv1d,
+    /// The optional normalisation (HF `layer_norm`).
+    pub layer_norm: Option<ConvNorm>,
+}
+
+impl ConvLayer {
+    /// # Shapes
+    /// - `x`: `[batch, channels_in, samples]` -> `[batch, channels_out, frames]`
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let x = self.conv.forward(x);
+        let x = match &self.layer_norm {
+            None => x,
+            Some(ConvNorm::Group(norm)) => norm.forward(x),
+            Some(ConvNorm::Layer(norm)) => norm.forward(x.swap_dims(1, 2)).swap_dims(1, 2),
+        };
+        gelu(x)
+    }
+}
+
+/// Configuration of [`FeatureExtractor`].
+#[derive(Config, Debug)]
+pub struct FeatureExtractorConfig {
+    /// Output channels per layer (HF `conv_dim`).
+    pub conv_dim: Vec<usize>,
+    /// Kernel per layer (HF `conv_kernel`).
+    pub conv_kernel: Vec<usize>,
+    /// Stride per layer (HF `conv_stride`).
+    pub conv_stride: Vec<usize>,
+    /// Normalisation mode (HF `feat_extract_norm`). Default: group.
+    #[config(default = "FeatExtractNorm::Group")]
+    pub norm: FeatExtractNorm,
+    /// Conv bias (HF `conv_bias`). Default: false.
+    #[config(default = false)]
+    pub conv_bias: bool,
+}
+
+impl FeatureExtractorConfig {
+    /// Random init.
+    ///
+    /// # Panics
+    /// If the three lists differ in length.
+    pub fn init(&self, device: &Device) -> FeatureExtractor {
+        assert_eq!(self.conv_dim.len(), self.conv_kernel.len(), "conv_dim vs conv_kernel");
+        assert_eq!(self.conv_dim.len(), self.conv_stride.len(), "conv_dim vs conv_stride");
+        let mut channels_in = 1;
+        let mut conv_layers = Vec::with_capacity(self.conv_dim.len());
+        for (i, ((&out, &k), &s)) in self
+            .conv_dim
+            .iter()
+            .zip(&self.conv_kernel)
+            .zip(&self.conv_stride)
+            .enumerate()
+        {
+            let conv = Conv1dConfig::new(channels_in, out, k)
+                .with_stride(s)
+                .with_bias(self.conv_bias)
+                .init(device);
+            let layer_norm = match self.norm {
+                // PyTorch's default eps (1e-5), not `layer_norm_eps`.
+                FeatExtractNorm::Group if i == 0 => {
+                    Some(ConvNorm::Group(GroupNormConfig::new(out, out).init(device)))
+                }
+                FeatExtractNorm::Group => None,
+                FeatExtractNorm::Layer => Some(ConvNorm::Layer(LayerNormConfig::new(out).init(device))),
+            };
+            conv_layers.push(ConvLayer { conv, layer_norm });
+            channels_in = out;
+        }
+        FeatureExtractor { conv_layers }
+    }
+}
+
+/// The conv feature encoder (HF `feature_extractor`).
+#[derive(Module, Debug)]
+pub struct FeatureExtractor {
+    /// The conv blocks (HF `conv_layers`).
+    pub conv_layers: Vec<ConvLayer>,
+}
+
+impl FeatureExtractor {
+    /// # Shapes
+    /// - `waveform`: `[batch, samples]` -> `[batch, frames, conv_dim.last()]`
+    ///
+    /// # Panics
+    /// If `samples` is shorter than the receptive field (400 for the standard stack).
+    pub fn forward(&self, waveform: Tensor<2>) -> Tensor<3> {
+        let mut x = waveform.unsqueeze_dim::<3>(1);
+        for layer in &self.conv_layers {
+            x = layer.forward(x);
+        }
+        x.swap_dims(1, 2)
+    }
+}

@@ -1,0 +1,2 @@
+//! ssl-distill: distillation of self-supervised speech models.
+pub use ssl_distill_audio as audio;
