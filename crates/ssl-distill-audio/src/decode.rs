@@ -70,9 +70,9 @@ pub fn sniff_format(bytes: &[u8]) -> Result<AudioFormat, &'static str> {
         "Matroska/WebM"
     } else if bytes.get(4..8) == Some(b"ftyp") {
         "MP4/M4A"
-    } else if std::str::from_utf8(&bytes[..bytes.len().min(512)]).is_ok_and(|s| {
-        s.chars().all(|c| !c.is_control() || c.is_whitespace())
-    }) {
+    } else if std::str::from_utf8(&bytes[..bytes.len().min(512)])
+        .is_ok_and(|s| s.chars().all(|c| !c.is_control() || c.is_whitespace()))
+    {
         "text"
     } else {
         "unknown"
@@ -105,7 +105,10 @@ pub fn decode_bytes(bytes: &[u8], path: &Path) -> Result<Audio, AudioError> {
         Ok(AudioFormat::Wav) => decode_wav(bytes, path)?,
         Ok(AudioFormat::Flac) => decode_flac(bytes, path)?,
         Err(detected) => {
-            return Err(AudioError::UnsupportedFormat { path: path.into(), detected });
+            return Err(AudioError::UnsupportedFormat {
+                path: path.into(),
+                detected,
+            });
         }
     };
     validate(&audio, path)?;
@@ -119,8 +122,12 @@ pub fn decode_bytes(bytes: &[u8], path: &Path) -> Result<Audio, AudioError> {
 pub fn load_audio(path: impl AsRef<Path>, target_rate: u32) -> Result<Vec<f32>, AudioError> {
     let path = path.as_ref();
     let audio = decode_file(path)?;
-    resample(&audio.samples, audio.sample_rate, target_rate)
-        .map_err(|source| AudioError::Resample { path: path.into(), source })
+    resample(&audio.samples, audio.sample_rate, target_rate).map_err(|source| {
+        AudioError::Resample {
+            path: path.into(),
+            source,
+        }
+    })
 }
 
 fn validate(audio: &Audio, path: &Path) -> Result<(), AudioError> {
@@ -136,17 +143,28 @@ fn validate(audio: &Audio, path: &Path) -> Result<(), AudioError> {
         }
     }
     match first {
-        Some(first_index) => Err(AudioError::NonFinite { path: path.into(), first_index, count }),
+        Some(first_index) => Err(AudioError::NonFinite {
+            path: path.into(),
+            first_index,
+            count,
+        }),
         None => Ok(()),
     }
 }
 
 fn check_header(path: &Path, rate: u32, channels: u32) -> Result<(), AudioError> {
     if rate == 0 || rate > MAX_SAMPLE_RATE {
-        return Err(AudioError::BadSampleRate { path: path.into(), rate, max: MAX_SAMPLE_RATE });
+        return Err(AudioError::BadSampleRate {
+            path: path.into(),
+            rate,
+            max: MAX_SAMPLE_RATE,
+        });
     }
     if channels == 0 {
-        return Err(AudioError::BadChannels { path: path.into(), channels });
+        return Err(AudioError::BadChannels {
+            path: path.into(),
+            channels,
+        });
     }
     Ok(())
 }
@@ -165,12 +183,16 @@ fn downmix(interleaved: &[f32], channels: usize) -> Vec<f32> {
 
 /// Reads a little-endian u32 at `at`, if present.
 fn le_u32(bytes: &[u8], at: usize) -> Option<u32> {
-    bytes.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    bytes
+        .get(at..at + 4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 /// Reads a little-endian u16 at `at`, if present.
 fn le_u16(bytes: &[u8], at: usize) -> Option<u16> {
-    bytes.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]))
+    bytes
+        .get(at..at + 2)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]))
 }
 
 /// Walks the RIFF chunks for `fmt ` fields hound validates late or not at all: the sample
@@ -181,14 +203,20 @@ fn raw_wav_fmt(bytes: &[u8]) -> Option<(u32, u16)> {
         if bytes.get(pos..pos + 4) == Some(b"fmt ") {
             return Some((le_u32(bytes, pos + 12)?, le_u16(bytes, pos + 10)?));
         }
-        pos = pos.checked_add(8)?.checked_add(len as usize + (len as usize & 1))?;
+        pos = pos
+            .checked_add(8)?
+            .checked_add(len as usize + (len as usize & 1))?;
     }
     None
 }
 
 fn decode_wav(bytes: &[u8], path: &Path) -> Result<Audio, AudioError> {
     const FORMAT: &str = "WAV";
-    let corrupt = |reason: String| AudioError::Corrupt { path: path.into(), format: FORMAT, reason };
+    let corrupt = |reason: String| AudioError::Corrupt {
+        path: path.into(),
+        format: FORMAT,
+        reason,
+    };
     if let Some((rate, channels)) = raw_wav_fmt(bytes) {
         check_header(path, rate, u32::from(channels))?;
     }
@@ -249,7 +277,10 @@ fn decode_wav(bytes: &[u8], path: &Path) -> Result<Audio, AudioError> {
     if interleaved.len() as u64 != expected * channels as u64 {
         return Err(truncated(interleaved.len()));
     }
-    Ok(Audio { samples: downmix(&interleaved, channels), sample_rate: spec.sample_rate })
+    Ok(Audio {
+        samples: downmix(&interleaved, channels),
+        sample_rate: spec.sample_rate,
+    })
 }
 
 fn decode_flac(bytes: &[u8], path: &Path) -> Result<Audio, AudioError> {
@@ -268,9 +299,12 @@ fn decode_flac(bytes: &[u8], path: &Path) -> Result<Audio, AudioError> {
     };
     let source = Box::new(Cursor::new(bytes.to_vec()));
     let mss = MediaSourceStream::new(source, MediaSourceStreamOptions::default());
-    let mut reader = symphonia::default::formats::FlacReader::try_new(mss, &FormatOptions::default())
-        .map_err(|e| corrupt(e.to_string()))?;
-    let track = reader.default_track().ok_or_else(|| corrupt("no audio track".into()))?;
+    let mut reader =
+        symphonia::default::formats::FlacReader::try_new(mss, &FormatOptions::default())
+            .map_err(|e| corrupt(e.to_string()))?;
+    let track = reader
+        .default_track()
+        .ok_or_else(|| corrupt("no audio track".into()))?;
     let params = track.codec_params.clone();
     let track_id = track.id;
     let rate = params.sample_rate.unwrap_or(0);
@@ -319,15 +353,25 @@ fn decode_flac(bytes: &[u8], path: &Path) -> Result<Audio, AudioError> {
     match params.n_frames {
         Some(expected) if expected != got => {
             return Err(if got < expected {
-                AudioError::Truncated { path: path.into(), format: FORMAT, expected, got }
+                AudioError::Truncated {
+                    path: path.into(),
+                    format: FORMAT,
+                    expected,
+                    got,
+                }
             } else {
-                corrupt(format!("STREAMINFO declares {expected} samples, decoded {got}"))
+                corrupt(format!(
+                    "STREAMINFO declares {expected} samples, decoded {got}"
+                ))
             });
         }
         None if ended_early => return Err(corrupt("stream ends inside a frame".into())),
         _ => {}
     }
-    Ok(Audio { samples: downmix(&interleaved, channels), sample_rate: rate })
+    Ok(Audio {
+        samples: downmix(&interleaved, channels),
+        sample_rate: rate,
+    })
 }
 
 #[cfg(test)]
@@ -347,19 +391,35 @@ mod tests {
 
     #[test]
     fn downmix_averages_frames() {
-        assert_eq!(downmix(&[1.0, 0.0, 0.5, 0.5, -1.0, 1.0], 2), vec![0.5, 0.5, 0.0]);
+        assert_eq!(
+            downmix(&[1.0, 0.0, 0.5, 0.5, -1.0, 1.0], 2),
+            vec![0.5, 0.5, 0.0]
+        );
         assert_eq!(downmix(&[0.25, -0.25], 1), vec![0.25, -0.25]);
     }
 
     #[test]
     fn validate_rejects_nan_and_empty() {
         let p = Path::new("x.wav");
-        let nan = Audio { samples: vec![0.0, f32::NAN, f32::INFINITY], sample_rate: 16000 };
+        let nan = Audio {
+            samples: vec![0.0, f32::NAN, f32::INFINITY],
+            sample_rate: 16000,
+        };
         match validate(&nan, p) {
-            Err(AudioError::NonFinite { first_index: 1, count: 2, .. }) => {}
+            Err(AudioError::NonFinite {
+                first_index: 1,
+                count: 2,
+                ..
+            }) => {}
             other => panic!("unexpected {other:?}"),
         }
-        let empty = Audio { samples: vec![], sample_rate: 16000 };
-        assert!(matches!(validate(&empty, p), Err(AudioError::NoSamples { .. })));
+        let empty = Audio {
+            samples: vec![],
+            sample_rate: 16000,
+        };
+        assert!(matches!(
+            validate(&empty, p),
+            Err(AudioError::NoSamples { .. })
+        ));
     }
 }

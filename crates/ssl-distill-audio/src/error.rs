@@ -155,6 +155,14 @@ pub enum AudioError {
         /// The decoded length in samples at the file's own rate.
         got: u64,
     },
+    /// With `skip_bad_audio`, a whole epoch gave no readable utterance.
+    #[error("{}: none of the utterances could be loaded ({skipped} skipped)", path.display())]
+    NoUsableAudio {
+        /// The manifest.
+        path: PathBuf,
+        /// Utterances skipped in that epoch.
+        skipped: usize,
+    },
     /// An utterance index outside the dataset.
     #[error("utterance index {index} out of range (dataset has {len})")]
     IndexOutOfRange {
@@ -192,7 +200,8 @@ impl AudioError {
             | Self::MissingTsvRoot { path, .. }
             | Self::EmptyManifest { path }
             | Self::UnknownManifest { path }
-            | Self::LengthMismatch { path, .. } => Some(path),
+            | Self::LengthMismatch { path, .. }
+            | Self::NoUsableAudio { path, .. } => Some(path),
             Self::IndexOutOfRange { .. } | Self::InvalidOption { .. } => None,
         }
     }

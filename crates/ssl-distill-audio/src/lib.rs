@@ -1,1 +1,34 @@
-//! Audio front-end (placeholder while the crate is built).
+#![doc = include_str!("../README.md")]
+//!
+//! # Modules
+//! - decoding: [`decode_file`], [`load_audio`], [`Audio`] (WAV via hound, FLAC via symphonia);
+//! - resampling: [`resample`] (rubato windowed sinc);
+//! - features: [`Fbank`], [`Mfcc`] (Kaldi-compatible), [`normalize`];
+//! - corpora: [`Manifest`] (fairseq TSV, JSONL, LibriSpeech folder), [`AudioDataset`],
+//!   [`Batch`], [`Loader`];
+//! - frames: [`num_frames`], [`frame_padding_mask`] of the wav2vec2 conv front-end;
+//! - errors: [`AudioError`], [`ResampleError`], [`FeatureError`].
+
+mod batch;
+mod dataset;
+mod decode;
+mod error;
+mod features;
+mod frames;
+mod loader;
+mod manifest;
+mod normalize;
+mod resample;
+
+pub use batch::Batch;
+pub use dataset::{AudioDataset, DatasetConfig, Item};
+pub use decode::{
+    Audio, AudioFormat, MAX_SAMPLE_RATE, decode_bytes, decode_file, load_audio, sniff_format,
+};
+pub use error::{AudioError, ResampleError};
+pub use features::*;
+pub use frames::{CONV_KERNELS, CONV_STRIDES, conv_output_frames, frame_padding_mask, num_frames};
+pub use loader::{Cursor, LoadedBatch, Loader, LoaderConfig, batches_per_epoch, epoch_order};
+pub use manifest::{Manifest, Utterance};
+pub use normalize::normalize;
+pub use resample::{output_len, resample};

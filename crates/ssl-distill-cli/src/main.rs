@@ -1,3 +1,62 @@
-//! The `ssl-distill` command-line tool.
+//! `ssl-distill`: the command-line tool of the ssl-distill workspace.
+//!
+//! Every command prints one clear line on failure (`error: <file>: <problem>`) and exits
+//! non-zero; output files are written to a temporary name and renamed, so a failed or killed
+//! run never leaves a partial file behind.
 
-fn main() {}
+mod cmd;
+
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Knowledge distillation of self-supervised speech models (HuBERT, WavLM, wav2vec 2.0).
+#[derive(Debug, Parser)]
+#[command(name = "ssl-distill", version, about, long_about = None)]
+struct Cli {
+    /// Log level filter (e.g. `info`, `debug`, `ssl_distill=trace`); overrides `RUST_LOG`.
+    #[arg(long, global = true)]
+    log: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Kaldi log-mel filter-bank features of one audio file (key `fbank`, `[frames, bins]`).
+    Fbank(cmd::fbank::FbankArgs),
+    /// Kaldi MFCCs of one audio file (key `mfcc`, `[frames, ceps]`).
+    Mfcc(cmd::fbank::MfccArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log.as_deref());
+    let result = match cli.command {
+        Command::Fbank(args) => cmd::fbank::run_fbank(&args),
+        Command::Mfcc(args) => cmd::fbank::run_mfcc(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // `{:#}` joins the context chain on one line: "writing out.safetensors: ...".
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(filter: Option<&str>) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match filter {
+        Some(f) => EnvFilter::try_new(f).unwrap_or_else(|_| EnvFilter::new("info")),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

@@ -86,10 +86,17 @@ mod tests {
         assert_eq!(&all.row(1)[..3], f.row(1));
         let d = compute_deltas(&f, 5).unwrap();
         assert_eq!(&all.row(1)[3..6], d.row(1));
-        assert!(matches!(compute_deltas(&f, 2), Err(FeatureError::InvalidDeltaWindow { .. })));
+        assert!(matches!(
+            compute_deltas(&f, 2),
+            Err(FeatureError::InvalidDeltaWindow { .. })
+        ));
         let empty = FeatureMatrix::empty(3);
         assert_eq!(compute_deltas(&empty, 5).unwrap().shape(), [0, 3]);
-        let broken = FeatureMatrix { data: vec![0.0; 5], frames: 2, bins: 3 };
+        let broken = FeatureMatrix {
+            data: vec![0.0; 5],
+            frames: 2,
+            bins: 3,
+        };
         assert!(compute_deltas(&broken, 5).is_err());
     }
 }

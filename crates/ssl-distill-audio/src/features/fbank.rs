@@ -157,12 +157,19 @@ pub struct Fbank {
 
 impl std::fmt::Debug for Fbank {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Fbank").field("cfg", &self.cfg).field("geom", &self.geom).finish()
+        f.debug_struct("Fbank")
+            .field("cfg", &self.cfg)
+            .field("geom", &self.geom)
+            .finish()
     }
 }
 
 fn invalid(field: &'static str, value: f64, reason: &'static str) -> FeatureError {
-    FeatureError::InvalidConfig { field, value, reason }
+    FeatureError::InvalidConfig {
+        field,
+        value,
+        reason,
+    }
 }
 
 impl Fbank {
@@ -176,39 +183,83 @@ impl Fbank {
         let window_shift = (sf * cfg.frame_shift * 0.001).max(0.0) as usize;
         let window_size = (sf * cfg.frame_length * 0.001).max(0.0) as usize;
         if !cfg.frame_length.is_finite() || window_size < 2 {
-            return Err(invalid("frame_length", cfg.frame_length, "must span at least 2 samples"));
+            return Err(invalid(
+                "frame_length",
+                cfg.frame_length,
+                "must span at least 2 samples",
+            ));
         }
         if !cfg.frame_shift.is_finite() || window_shift == 0 {
-            return Err(invalid("frame_shift", cfg.frame_shift, "must span at least 1 sample"));
+            return Err(invalid(
+                "frame_shift",
+                cfg.frame_shift,
+                "must span at least 1 sample",
+            ));
         }
-        let padded_size =
-            if cfg.round_to_power_of_two { window_size.next_power_of_two() } else { window_size };
+        let padded_size = if cfg.round_to_power_of_two {
+            window_size.next_power_of_two()
+        } else {
+            window_size
+        };
         let c = cfg.preemphasis_coefficient;
         if !(0.0..=1.0).contains(&c) {
-            return Err(invalid("preemphasis_coefficient", c.into(), "must be in [0, 1]"));
+            return Err(invalid(
+                "preemphasis_coefficient",
+                c.into(),
+                "must be in [0, 1]",
+            ));
         }
         if !(cfg.energy_floor.is_finite() && cfg.energy_floor >= 0.0) {
-            return Err(invalid("energy_floor", cfg.energy_floor.into(), "must be >= 0"));
+            return Err(invalid(
+                "energy_floor",
+                cfg.energy_floor.into(),
+                "must be >= 0",
+            ));
         }
         if !(cfg.dither.is_finite() && cfg.dither >= 0.0) {
             return Err(invalid("dither", cfg.dither.into(), "must be >= 0"));
         }
         if !(cfg.input_scale.is_finite() && cfg.input_scale != 0.0) {
-            return Err(invalid("input_scale", cfg.input_scale.into(), "must be finite and != 0"));
+            return Err(invalid(
+                "input_scale",
+                cfg.input_scale.into(),
+                "must be finite and != 0",
+            ));
         }
         if !cfg.blackman_coeff.is_finite() {
-            return Err(invalid("blackman_coeff", cfg.blackman_coeff, "must be finite"));
+            return Err(invalid(
+                "blackman_coeff",
+                cfg.blackman_coeff,
+                "must be finite",
+            ));
         }
         if !(cfg.min_duration >= 0.0) {
             return Err(invalid("min_duration", cfg.min_duration, "must be >= 0"));
         }
-        let mel = MelBanks::new(cfg.num_mel_bins, padded_size, sf, cfg.low_freq, cfg.high_freq)?;
+        let mel = MelBanks::new(
+            cfg.num_mel_bins,
+            padded_size,
+            sf,
+            cfg.low_freq,
+            cfg.high_freq,
+        )?;
         let window = cfg.window_type.build(window_size, cfg.blackman_coeff);
         let fft = RealFftPlanner::<f32>::new().plan_fft_forward(padded_size);
         let log_energy_floor = (cfg.energy_floor != 0.0).then(|| cfg.energy_floor.ln());
-        let geom =
-            FrameGeometry { window_size, window_shift, padded_size, snip_edges: cfg.snip_edges };
-        Ok(Self { cfg, geom, window, mel, fft, log_energy_floor })
+        let geom = FrameGeometry {
+            window_size,
+            window_shift,
+            padded_size,
+            snip_edges: cfg.snip_edges,
+        };
+        Ok(Self {
+            cfg,
+            geom,
+            window,
+            mel,
+            fft,
+            log_energy_floor,
+        })
     }
 
     /// The configuration.
@@ -261,14 +312,16 @@ impl Fbank {
         let bins = self.num_bins();
         let mut data = vec![0.0f32; frames * bins];
         if frames >= 2 * PAR_CHUNK {
-            data.par_chunks_mut(PAR_CHUNK * bins).enumerate().for_each_init(
-                || self.scratch(),
-                |scratch, (chunk, out)| {
-                    for (i, row) in out.chunks_exact_mut(bins).enumerate() {
-                        self.frame(wave, chunk * PAR_CHUNK + i, scratch, row);
-                    }
-                },
-            );
+            data.par_chunks_mut(PAR_CHUNK * bins)
+                .enumerate()
+                .for_each_init(
+                    || self.scratch(),
+                    |scratch, (chunk, out)| {
+                        for (i, row) in out.chunks_exact_mut(bins).enumerate() {
+                            self.frame(wave, chunk * PAR_CHUNK + i, scratch, row);
+                        }
+                    },
+                );
         } else {
             let mut scratch = self.scratch();
             for (t, row) in data.chunks_exact_mut(bins).enumerate() {
@@ -313,7 +366,11 @@ impl Fbank {
             let mean = sum(x) / n as f32;
             x.iter_mut().for_each(|v| *v -= mean);
         }
-        let mut energy = if cfg.raw_energy { self.log_energy(x) } else { 0.0 };
+        let mut energy = if cfg.raw_energy {
+            self.log_energy(x)
+        } else {
+            0.0
+        };
         let c = cfg.preemphasis_coefficient;
         if c != 0.0 {
             for j in (1..n).rev() {
@@ -354,7 +411,9 @@ impl Fbank {
         };
         self.mel.apply(&s.power, mel_out);
         if cfg.use_log_fbank {
-            mel_out.iter_mut().for_each(|v| *v = v.max(f32::EPSILON).ln());
+            mel_out
+                .iter_mut()
+                .for_each(|v| *v = v.max(f32::EPSILON).ln());
         }
         if let Some(slot) = energy_slot {
             *slot = energy;
@@ -368,7 +427,10 @@ pub(crate) fn check_finite(wave: &[f32]) -> Result<(), FeatureError> {
         return Ok(());
     }
     let index = wave.iter().position(|v| !v.is_finite()).unwrap_or(0);
-    Err(FeatureError::NonFiniteSample { index, value: wave[index] })
+    Err(FeatureError::NonFiniteSample {
+        index,
+        value: wave[index],
+    })
 }
 
 /// Sum with 8 accumulators (auto-vectorizes).

@@ -79,7 +79,12 @@ mod tests {
     use super::*;
 
     fn geom(snip_edges: bool) -> FrameGeometry {
-        FrameGeometry { window_size: 400, window_shift: 160, padded_size: 512, snip_edges }
+        FrameGeometry {
+            window_size: 400,
+            window_shift: 160,
+            padded_size: 512,
+            snip_edges,
+        }
     }
 
     #[test]
@@ -102,7 +107,12 @@ mod tests {
 
     #[test]
     fn reflection_repeats_edge_samples() {
-        let g = FrameGeometry { window_size: 6, window_shift: 2, padded_size: 8, snip_edges: false };
+        let g = FrameGeometry {
+            window_size: 6,
+            window_shift: 2,
+            padded_size: 8,
+            snip_edges: false,
+        };
         let wave = [0.0, 1.0, 2.0, 3.0, 4.0];
         // first sample of frame 0 = 0 + 1 - 3 = -2
         let mut out = [0.0; 6];

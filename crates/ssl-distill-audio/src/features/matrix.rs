@@ -26,7 +26,11 @@ impl FeatureMatrix {
 
     /// A `[0, bins]` matrix.
     pub fn empty(bins: usize) -> Self {
-        Self { data: Vec::new(), frames: 0, bins }
+        Self {
+            data: Vec::new(),
+            frames: 0,
+            bins,
+        }
     }
 
     /// Errors unless `data.len() == frames * bins`.
@@ -113,7 +117,11 @@ mod tests {
         assert_eq!(m.shape(), [2, 3]);
         assert!(matches!(
             FeatureMatrix::new(vec![0.0; 5], 2, 3),
-            Err(FeatureError::ShapeMismatch { expected: 6, got: 5, .. })
+            Err(FeatureError::ShapeMismatch {
+                expected: 6,
+                got: 5,
+                ..
+            })
         ));
         assert_eq!(FeatureMatrix::empty(4).rows().len(), 0);
     }

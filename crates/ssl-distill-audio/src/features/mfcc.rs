@@ -35,7 +35,11 @@ pub struct MfccConfig {
 impl Default for MfccConfig {
     fn default() -> Self {
         Self {
-            fbank: FbankConfig { num_mel_bins: 23, use_energy: true, ..FbankConfig::default() },
+            fbank: FbankConfig {
+                num_mel_bins: 23,
+                use_energy: true,
+                ..FbankConfig::default()
+            },
             num_ceps: 13,
             cepstral_lifter: 22.0,
         }
@@ -99,7 +103,10 @@ impl Mfcc {
     pub fn new(cfg: MfccConfig) -> Result<Self, FeatureError> {
         let num_mel_bins = cfg.fbank.num_mel_bins;
         if cfg.num_ceps == 0 || cfg.num_ceps > num_mel_bins {
-            return Err(FeatureError::TooManyCeps { num_ceps: cfg.num_ceps, num_mel_bins });
+            return Err(FeatureError::TooManyCeps {
+                num_ceps: cfg.num_ceps,
+                num_mel_bins,
+            });
         }
         if !cfg.cepstral_lifter.is_finite() {
             return Err(FeatureError::InvalidConfig {
@@ -150,7 +157,11 @@ impl Mfcc {
         let mut data = Vec::with_capacity(fb.frames * num_ceps);
         let mut ceps = vec![0.0f32; num_ceps];
         for row in fb.rows() {
-            let (energy, mels) = if use_energy { (row[0], &row[1..]) } else { (0.0, row) };
+            let (energy, mels) = if use_energy {
+                (row[0], &row[1..])
+            } else {
+                (0.0, row)
+            };
             for (c, d) in ceps.iter_mut().zip(self.dct.chunks_exact(num_mel_bins)) {
                 *c = super::mel::dot(d, mels);
             }
@@ -160,14 +171,22 @@ impl Mfcc {
             if htk {
                 // c0 (or the energy) goes last; without energy Kaldi removes the DCT's
                 // 1/sqrt(2) from c0.
-                let c0 = if use_energy { ceps[0] } else { ceps[0] * std::f32::consts::SQRT_2 };
+                let c0 = if use_energy {
+                    ceps[0]
+                } else {
+                    ceps[0] * std::f32::consts::SQRT_2
+                };
                 data.extend_from_slice(&ceps[1..]);
                 data.push(c0);
             } else {
                 data.extend_from_slice(&ceps);
             }
         }
-        let mut feats = FeatureMatrix { data, frames: fb.frames, bins: num_ceps };
+        let mut feats = FeatureMatrix {
+            data,
+            frames: fb.frames,
+            bins: num_ceps,
+        };
         if self.cfg.fbank.subtract_mean {
             subtract_column_mean(&mut feats);
         }
@@ -204,10 +223,18 @@ mod tests {
 
     #[test]
     fn c0_is_energy_and_ceps_are_dct_of_fbank() {
-        let wave: Vec<f32> = (0..8000).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
-        let cfg = MfccConfig { cepstral_lifter: 0.0, ..MfccConfig::default() };
+        let wave: Vec<f32> = (0..8000)
+            .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
+            .collect();
+        let cfg = MfccConfig {
+            cepstral_lifter: 0.0,
+            ..MfccConfig::default()
+        };
         let mfcc = Mfcc::new(cfg.clone()).unwrap().compute(&wave).unwrap();
-        let fb = Fbank::new(cfg.fbank.clone()).unwrap().compute(&wave).unwrap();
+        let fb = Fbank::new(cfg.fbank.clone())
+            .unwrap()
+            .compute(&wave)
+            .unwrap();
         assert_eq!(mfcc.shape(), [fb.frames, 13]);
         for t in 0..fb.frames {
             let row = fb.row(t);
@@ -224,7 +251,10 @@ mod tests {
         }
         // htk_compat: energy last, the rest shifted
         let htk = MfccConfig {
-            fbank: FbankConfig { htk_compat: true, ..cfg.fbank.clone() },
+            fbank: FbankConfig {
+                htk_compat: true,
+                ..cfg.fbank.clone()
+            },
             ..cfg
         };
         let h = Mfcc::new(htk).unwrap().compute(&wave).unwrap();
@@ -236,12 +266,21 @@ mod tests {
 
     #[test]
     fn rejects_too_many_ceps() {
-        let cfg = MfccConfig { num_ceps: 24, ..MfccConfig::default() };
+        let cfg = MfccConfig {
+            num_ceps: 24,
+            ..MfccConfig::default()
+        };
         assert!(matches!(
             Mfcc::new(cfg),
-            Err(FeatureError::TooManyCeps { num_ceps: 24, num_mel_bins: 23 })
+            Err(FeatureError::TooManyCeps {
+                num_ceps: 24,
+                num_mel_bins: 23
+            })
         ));
-        let cfg = MfccConfig { num_ceps: 0, ..MfccConfig::default() };
+        let cfg = MfccConfig {
+            num_ceps: 0,
+            ..MfccConfig::default()
+        };
         assert!(Mfcc::new(cfg).is_err());
     }
 }

@@ -113,6 +113,9 @@ mod tests {
     fn window_type_serde_names() {
         let w: WindowType = serde_json::from_str("\"hamming\"").unwrap();
         assert_eq!(w, WindowType::Hamming);
-        assert_eq!(serde_json::to_string(&WindowType::Povey).unwrap(), "\"povey\"");
+        assert_eq!(
+            serde_json::to_string(&WindowType::Povey).unwrap(),
+            "\"povey\""
+        );
     }
 }

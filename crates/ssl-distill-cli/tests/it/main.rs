@@ -1,0 +1,47 @@
+//! End-to-end tests of the `ssl-distill` binary: outputs, and one-line errors on bad input.
+
+mod fbank;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs the binary with `args` and no stdin.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ssl-distill"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the ssl-distill binary runs")
+}
+
+/// Asserts a failed run: non-zero exit, exactly one line on stderr starting with `error:` that
+/// contains every string of `needles`, and no panic message.
+pub fn assert_one_line_error(out: &Output, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "expected failure, stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    for needle in needles {
+        assert!(lines[0].contains(needle), "{needle:?} not in {stderr:?}");
+    }
+}
+
+/// The workspace's `assets/` directory.
+pub fn assets() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets"))
+}
+
+/// Reads one f32 tensor of a safetensors file: (shape, values).
+pub fn read_tensor(path: &Path, key: &str) -> (Vec<usize>, Vec<f32>) {
+    let bytes = std::fs::read(path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let view = st.tensor(key).unwrap();
+    let data = view
+        .data()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    (view.shape().to_vec(), data)
+}
