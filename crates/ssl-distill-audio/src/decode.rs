@@ -1,4 +1,4 @@
-//! Decoding WAV (hound) and FLAC (symphonia) files to mono `f32`.
+//! Decoding WAV (hound) and FLAC (claxon) files to mono `f32`.
 //!
 //! The format is sniffed from the file's magic bytes, never from its extension. Integer PCM
 //! is scaled to `[-1, 1)` the way torchaudio and soundfile do it (`int16 / 32768`, `int24 /
@@ -7,7 +7,7 @@
 //! NaN/inf samples, zero-length audio and absurd sample rates are errors, never silence.
 
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::AudioError;
 use crate::resample::resample;
@@ -284,73 +284,60 @@ fn decode_wav(bytes: &[u8], path: &Path) -> Result<Audio, AudioError> {
 }
 
 fn decode_flac(bytes: &[u8], path: &Path) -> Result<Audio, AudioError> {
-    use symphonia::core::audio::SampleBuffer;
-    use symphonia::core::codecs::{Decoder, DecoderOptions};
-    use symphonia::core::errors::Error as SymError;
-    use symphonia::core::formats::{FormatOptions, FormatReader};
-    use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
-
     const FORMAT: &str = "FLAC";
-    let path_buf: PathBuf = path.into();
     let corrupt = |reason: String| AudioError::Corrupt {
-        path: path_buf.clone(),
+        path: path.into(),
         format: FORMAT,
         reason,
     };
-    let source = Box::new(Cursor::new(bytes.to_vec()));
-    let mss = MediaSourceStream::new(source, MediaSourceStreamOptions::default());
-    let mut reader =
-        symphonia::default::formats::FlacReader::try_new(mss, &FormatOptions::default())
-            .map_err(|e| corrupt(e.to_string()))?;
-    let track = reader
-        .default_track()
-        .ok_or_else(|| corrupt("no audio track".into()))?;
-    let params = track.codec_params.clone();
-    let track_id = track.id;
-    let rate = params.sample_rate.unwrap_or(0);
-    let channels = params.channels.map_or(0, |c| c.count() as u32);
-    check_header(path, rate, channels)?;
-    let mut decoder = symphonia::default::codecs::FlacDecoder::try_new(
-        &params,
-        &DecoderOptions { verify: false },
-    )
-    .map_err(|e| corrupt(e.to_string()))?;
-    let mut interleaved: Vec<f32> = Vec::new();
-    let mut buffer: Option<SampleBuffer<f32>> = None;
-    let mut ended_early = false;
-    loop {
-        let packet = match reader.next_packet() {
-            Ok(p) => p,
-            Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                break;
-            }
-            Err(SymError::ResetRequired) => break,
-            Err(e) => return Err(corrupt(e.to_string())),
-        };
-        if packet.track_id() != track_id {
-            continue;
+    let mut reader = claxon::FlacReader::new(Cursor::new(bytes)).map_err(|e| match e {
+        claxon::Error::Unsupported(what) => AudioError::UnsupportedFormat {
+            path: path.into(),
+            detected: if what.contains("bits") {
+                "FLAC with an unsupported bit depth"
+            } else {
+                "FLAC with an unsupported feature"
+            },
+        },
+        claxon::Error::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            corrupt("header ends early".into())
         }
-        match decoder.decode(&packet) {
-            Ok(decoded) => {
-                let spec = *decoded.spec();
-                let frames = decoded.frames();
-                let buf = match &mut buffer {
-                    Some(b) if b.capacity() >= frames => b,
-                    _ => buffer.insert(SampleBuffer::<f32>::new(decoded.capacity() as u64, spec)),
-                };
-                buf.copy_interleaved_ref(decoded);
-                interleaved.extend_from_slice(buf.samples());
-            }
-            Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+        other => corrupt(other.to_string()),
+    })?;
+    let info = reader.streaminfo();
+    check_header(path, info.sample_rate, info.channels)?;
+    if !(4..=32).contains(&info.bits_per_sample) {
+        return Err(corrupt(format!(
+            "invalid bit depth {}",
+            info.bits_per_sample
+        )));
+    }
+    let channels = info.channels as usize;
+    let scale = 1.0 / (1u64 << (info.bits_per_sample - 1)) as f64;
+    // The declared length sizes the buffer, bounded by what the bytes could hold (a FLAC frame
+    // cannot beat ~1 bit per sample), so a lying header cannot make us allocate gigabytes.
+    let bound = bytes
+        .len()
+        .saturating_mul(8)
+        .saturating_mul(channels.max(1));
+    let declared = info
+        .samples
+        .map_or(0, |n| n as usize)
+        .saturating_mul(channels);
+    let mut interleaved: Vec<f32> = Vec::with_capacity(declared.min(bound));
+    let mut ended_early = false;
+    for sample in reader.samples() {
+        match sample {
+            Ok(v) => interleaved.push((f64::from(v) * scale) as f32),
+            Err(claxon::Error::IoError(io)) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
                 ended_early = true;
                 break;
             }
             Err(e) => return Err(corrupt(e.to_string())),
         }
     }
-    let channels = channels as usize;
     let got = (interleaved.len() / channels) as u64;
-    match params.n_frames {
+    match info.samples {
         Some(expected) if expected != got => {
             return Err(if got < expected {
                 AudioError::Truncated {
@@ -370,7 +357,7 @@ fn decode_flac(bytes: &[u8], path: &Path) -> Result<Audio, AudioError> {
     }
     Ok(Audio {
         samples: downmix(&interleaved, channels),
-        sample_rate: rate,
+        sample_rate: info.sample_rate,
     })
 }
 

@@ -1,7 +1,7 @@
 #![doc = include_str!("../README.md")]
 //!
 //! # Modules
-//! - decoding: [`decode_file`], [`load_audio`], [`Audio`] (WAV via hound, FLAC via symphonia);
+//! - decoding: [`decode_file`], [`load_audio`], [`Audio`] (WAV via hound, FLAC via claxon);
 //! - resampling: [`resample`] (rubato windowed sinc);
 //! - features: [`Fbank`], [`Mfcc`] (Kaldi-compatible), [`normalize`];
 //! - corpora: [`Manifest`] (fairseq TSV, JSONL, LibriSpeech folder), [`AudioDataset`],

@@ -11,8 +11,8 @@ use super::matrix::FeatureMatrix;
 /// Options of [`Mfcc`].
 ///
 /// The framing, window, energy and mel options are those of [`FbankConfig`], with MFCC
-/// defaults: `num_mel_bins` 23 and `use_energy` **true** (Kaldi's `compute-mfcc-feats`
-/// default; torchaudio's `mfcc()` defaults to false, so pass `use_energy=True` to compare).
+/// defaults: `num_mel_bins` 23 and `use_energy` false, torchaudio's `mfcc()` defaults (Kaldi's
+/// `compute-mfcc-feats` defaults to `--use-energy=true`; set it to get Kaldi's c0 = log energy).
 /// `fbank.use_log_fbank` and `fbank.use_power` are ignored (always true, as in torchaudio);
 /// `fbank.htk_compat` moves c0 (or the energy) last, and `fbank.subtract_mean` applies to
 /// the cepstra.
@@ -23,7 +23,7 @@ use super::matrix::FeatureMatrix;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MfccConfig {
-    /// Framing, window, energy and mel options (defaults: 23 mel bins, `use_energy` true).
+    /// Framing, window, energy and mel options (defaults: 23 mel bins, `use_energy` false).
     pub fbank: FbankConfig,
     /// Number of cepstra kept, `<= num_mel_bins`. Default 13.
     pub num_ceps: usize,
@@ -37,7 +37,7 @@ impl Default for MfccConfig {
         Self {
             fbank: FbankConfig {
                 num_mel_bins: 23,
-                use_energy: true,
+                use_energy: false,
                 ..FbankConfig::default()
             },
             num_ceps: 13,
@@ -226,9 +226,14 @@ mod tests {
         let wave: Vec<f32> = (0..8000)
             .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
             .collect();
+        let d = MfccConfig::default();
         let cfg = MfccConfig {
             cepstral_lifter: 0.0,
-            ..MfccConfig::default()
+            fbank: FbankConfig {
+                use_energy: true,
+                ..d.fbank.clone()
+            },
+            ..d
         };
         let mfcc = Mfcc::new(cfg.clone()).unwrap().compute(&wave).unwrap();
         let fb = Fbank::new(cfg.fbank.clone())
