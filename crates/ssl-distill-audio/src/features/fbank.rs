@@ -233,7 +233,7 @@ impl Fbank {
                 "must be finite",
             ));
         }
-        if !(cfg.min_duration >= 0.0) {
+        if cfg.min_duration.is_nan() || cfg.min_duration < 0.0 {
             return Err(invalid("min_duration", cfg.min_duration, "must be >= 0"));
         }
         let mel = MelBanks::new(
