@@ -1,1 +1,3 @@
-#![allow(missing_docs)]
+//! Integration tests of the umbrella crate: the libraries working together on a real backend.
+
+mod pipeline;

@@ -299,31 +299,3 @@ fn invalid_options_are_errors() {
         })
     ));
 }
-
-#[test]
-fn batches_become_tensors() {
-    use burn::tensor::Device;
-    let dir = tempfile::tempdir().unwrap();
-    let ds = dataset(dir.path(), 3, DatasetConfig::default());
-    let cfg = LoaderConfig {
-        batch_size: 3,
-        shuffle: false,
-        max_epochs: Some(1),
-        ..LoaderConfig::default()
-    };
-    let b = Loader::new(ds, cfg, Cursor::default())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .batch;
-    let device = Device::flex();
-    let (waves, mask) = b.to_tensors(&device);
-    assert_eq!(waves.dims(), [3, 1120]);
-    assert_eq!(mask.dims(), [3, 1120]);
-    assert_eq!(waves.into_data().try_to_vec::<f32>().unwrap(), b.waves);
-    assert_eq!(
-        mask.into_data().try_to_vec::<bool>().unwrap(),
-        b.padding_mask
-    );
-}
