@@ -14,7 +14,9 @@ fn signal(rate: u32) -> Vec<f32> {
         .map(|i| {
             let t = i as f32 / rate as f32;
             let f0 = 120.0 + 40.0 * (t * 2.0).sin();
-            (1..12).map(|h| (t * f0 * h as f32 * std::f32::consts::TAU).sin() / h as f32).sum::<f32>()
+            (1..12)
+                .map(|h| (t * f0 * h as f32 * std::f32::consts::TAU).sin() / h as f32)
+                .sum::<f32>()
                 * 0.1
         })
         .collect()
@@ -42,15 +44,25 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(10)); // "elements" = seconds of audio
     group.sample_size(30);
     group.bench_function("decode+resample+fbank80", |b| {
-        b.iter(|| fbank.compute(&load_audio(black_box(&wav), 16000).unwrap()).unwrap())
+        b.iter(|| {
+            fbank
+                .compute(&load_audio(black_box(&wav), 16000).unwrap())
+                .unwrap()
+        })
     });
-    group.bench_function("decode", |b| b.iter(|| decode_file(black_box(&wav)).unwrap()));
+    group.bench_function("decode", |b| {
+        b.iter(|| decode_file(black_box(&wav)).unwrap())
+    });
     let raw = decode_file(&wav).unwrap();
     group.bench_function("resample-22050-16000", |b| {
         b.iter(|| resample(black_box(&raw.samples), 22050, 16000).unwrap())
     });
-    group.bench_function("fbank80", |b| b.iter(|| fbank.compute(black_box(&wave16k)).unwrap()));
-    group.bench_function("mfcc13", |b| b.iter(|| mfcc.compute(black_box(&wave16k)).unwrap()));
+    group.bench_function("fbank80", |b| {
+        b.iter(|| fbank.compute(black_box(&wave16k)).unwrap())
+    });
+    group.bench_function("mfcc13", |b| {
+        b.iter(|| mfcc.compute(black_box(&wave16k)).unwrap())
+    });
     group.finish();
 }
 

@@ -9,7 +9,9 @@ use ssl_distill_audio::{Fbank, FbankConfig, load_audio};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let path = args.next().ok_or_else(|| anyhow::anyhow!("usage: fbank_timing FILE [N]"))?;
+    let path = args
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("usage: fbank_timing FILE [N]"))?;
     let n: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(50);
     let wave = load_audio(&path, 16000)?;
     let fbank = Fbank::new(FbankConfig::default())?;
