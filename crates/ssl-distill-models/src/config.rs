@@ -7,6 +7,7 @@ use burn::config::Config;
 use serde::Deserialize;
 
 use crate::error::ConfigError;
+pub use crate::nn::feature_extractor::FeatExtractNorm;
 
 /// Which model family a config describes (HF `model_type`).
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -37,15 +38,6 @@ impl ModelKind {
             Self::Wav2vec2 => "Wav2Vec2Model",
         }
     }
-}
-
-/// Normalisation of the convolutional feature extractor (HF `feat_extract_norm`).
-#[derive(Config, Debug, Copy, PartialEq, Eq)]
-pub enum FeatExtractNorm {
-    /// `"group"`: a GroupNorm with one group per channel after conv 0 only (Base models).
-    Group,
-    /// `"layer"`: a LayerNorm over channels after every conv (Large models).
-    Layer,
 }
 
 /// Architecture of a HuBERT / WavLM / wav2vec 2.0 model. Field names follow HF `config.json`.
@@ -261,8 +253,7 @@ impl SslConfig {
         if self.num_conv_pos_embeddings == 0 {
             return Err("num_conv_pos_embeddings must be positive".into());
         }
-        if self.kind == ModelKind::Wavlm && (self.num_buckets < 4 || self.max_bucket_distance < 2)
-        {
+        if self.kind == ModelKind::Wavlm && (self.num_buckets < 4 || self.max_bucket_distance < 2) {
             return Err("num_buckets must be >= 4 and max_bucket_distance >= 2".into());
         }
         Ok(())
@@ -305,11 +296,17 @@ impl SslConfig {
         let obj = json.as_object_mut().expect("a JSON object literal");
         match self.kind {
             ModelKind::Hubert => {
-                obj.insert("feat_proj_layer_norm".into(), self.feat_proj_layer_norm.into());
+                obj.insert(
+                    "feat_proj_layer_norm".into(),
+                    self.feat_proj_layer_norm.into(),
+                );
             }
             ModelKind::Wavlm => {
                 obj.insert("num_buckets".into(), self.num_buckets.into());
-                obj.insert("max_bucket_distance".into(), self.max_bucket_distance.into());
+                obj.insert(
+                    "max_bucket_distance".into(),
+                    self.max_bucket_distance.into(),
+                );
             }
             ModelKind::Wav2vec2 => {}
         }
@@ -410,8 +407,6 @@ impl SslConfig {
         Self {
             num_conv_pos_embeddings: 16,
             num_conv_pos_embedding_groups: 4,
-            num_buckets: 32,
-            max_bucket_distance: 64,
             mask_time_prob: 0.0,
             ..Self::new(
                 ModelKind::Hubert,
@@ -439,7 +434,14 @@ mod tests {
     #[test]
     fn frames_follow_hf_rule() {
         let c = SslConfig::hubert_base();
-        for (l, t) in [(400, 1), (719, 1), (720, 2), (16000, 49), (16080, 50), (160000, 499)] {
+        for (l, t) in [
+            (400, 1),
+            (719, 1),
+            (720, 2),
+            (16000, 49),
+            (16080, 50),
+            (160000, 499),
+        ] {
             assert_eq!(c.num_frames(l), t, "L={l}");
         }
         assert_eq!(c.num_frames(399), 0);
@@ -471,9 +473,18 @@ mod tests {
         json.as_object_mut().unwrap().remove("intermediate_size");
         let err = SslConfig::from_hf_json_str(&json.to_string(), Path::new("dir/config.json"))
             .unwrap_err();
-        assert!(matches!(err, ConfigError::MissingKey { key: "intermediate_size", .. }));
+        assert!(matches!(
+            err,
+            ConfigError::MissingKey {
+                key: "intermediate_size",
+                ..
+            }
+        ));
         let msg = err.to_string();
-        assert!(msg.contains("intermediate_size") && msg.contains("dir/config.json"), "{msg}");
+        assert!(
+            msg.contains("intermediate_size") && msg.contains("dir/config.json"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -481,6 +492,12 @@ mod tests {
         let mut json = SslConfig::tiny().to_hf_json();
         json["model_type"] = "bert".into();
         let err = SslConfig::from_hf_json_str(&json.to_string(), Path::new("c.json")).unwrap_err();
-        assert!(matches!(err, ConfigError::Unsupported { key: "model_type", .. }));
+        assert!(matches!(
+            err,
+            ConfigError::Unsupported {
+                key: "model_type",
+                ..
+            }
+        ));
     }
 }

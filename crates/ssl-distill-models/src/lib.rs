@@ -1,1 +1,28 @@
 #![doc = include_str!("../README.md")]
+//!
+//! # Modules
+//! - [`SslConfig`]: architecture, presets, HF `config.json`;
+//! - [`SslModel`]: the model, [`SslInput`] → [`SslOutput`];
+//! - [`nn`]: the building blocks (conv extractor, projection, positional conv, attention with
+//!   WavLM's relative position bias, encoder layers), reused by students;
+//! - loading: [`load_checkpoint`], [`load_hf_state_dict`], [`LoadReport`];
+//! - export: [`export_hf`], [`hf_state_dict`];
+//! - errors: [`ConfigError`], [`LoadError`], [`ExportError`].
+
+mod config;
+mod encoder;
+mod error;
+mod export;
+mod load;
+mod model;
+pub mod nn;
+mod state;
+mod weights;
+
+pub use config::{FeatExtractNorm, ModelKind, SslConfig};
+pub use encoder::{Encoder, EncoderConfig, EncoderOutput};
+pub use error::{ConfigError, ExportError, LoadError};
+pub use export::{export_hf, hf_state_dict};
+pub use load::{LoadReport, load_checkpoint, load_hf_state_dict};
+pub use model::{SslInput, SslModel, SslOutput};
+pub use state::{StateDict, StateTensor};

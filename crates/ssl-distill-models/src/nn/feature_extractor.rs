@@ -10,7 +10,14 @@ use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{GroupNorm, GroupNormConfig, LayerNorm, LayerNormConfig};
 use burn::tensor::{Device, Tensor, activation::gelu};
 
-use crate::config::FeatExtractNorm;
+/// Normalisation of the convolutional feature extractor (HF `feat_extract_norm`).
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum FeatExtractNorm {
+    /// `"group"`: a GroupNorm with one group per channel after conv 0 only (Base models).
+    Group,
+    /// `"layer"`: a LayerNorm over channels after every conv (Large models).
+    Layer,
+}
 
 /// The normalisation after one conv layer. HF calls both `layer_norm`.
 #[derive(Module, Debug)]
@@ -67,8 +74,16 @@ impl FeatureExtractorConfig {
     /// # Panics
     /// If the three lists differ in length.
     pub fn init(&self, device: &Device) -> FeatureExtractor {
-        assert_eq!(self.conv_dim.len(), self.conv_kernel.len(), "conv_dim vs conv_kernel");
-        assert_eq!(self.conv_dim.len(), self.conv_stride.len(), "conv_dim vs conv_stride");
+        assert_eq!(
+            self.conv_dim.len(),
+            self.conv_kernel.len(),
+            "conv_dim vs conv_kernel"
+        );
+        assert_eq!(
+            self.conv_dim.len(),
+            self.conv_stride.len(),
+            "conv_dim vs conv_stride"
+        );
         let mut channels_in = 1;
         let mut conv_layers = Vec::with_capacity(self.conv_dim.len());
         for (i, ((&out, &k), &s)) in self
@@ -88,7 +103,9 @@ impl FeatureExtractorConfig {
                     Some(ConvNorm::Group(GroupNormConfig::new(out, out).init(device)))
                 }
                 FeatExtractNorm::Group => None,
-                FeatExtractNorm::Layer => Some(ConvNorm::Layer(LayerNormConfig::new(out).init(device))),
+                FeatExtractNorm::Layer => {
+                    Some(ConvNorm::Layer(LayerNormConfig::new(out).init(device)))
+                }
             };
             conv_layers.push(ConvLayer { conv, layer_norm });
             channels_in = out;

@@ -37,6 +37,7 @@ impl FeedForward {
     /// # Shapes
     /// - `x`: `[batch, frames, d_model]` -> `[batch, frames, d_model]`
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        self.output_dense.forward(gelu(self.intermediate_dense.forward(x)))
+        self.output_dense
+            .forward(gelu(self.intermediate_dense.forward(x)))
     }
 }

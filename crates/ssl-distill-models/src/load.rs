@@ -1,0 +1,297 @@
+//! Loading HF checkpoints: a directory with `config.json` + `model.safetensors`.
+//!
+//! [`load_hf_state_dict`] is the single place where HF-named tensors enter a model: it strips
+//! the `hubert.` / `wav2vec2.` / `wavlm.` prefix of task checkpoints (`*ForCTC`,
+//! `*ForPreTraining`...), converts layouts (Linear `[out, in]` → burn's `[in, out]`), folds the
+//! positional conv's weight norm (`weight_g`/`weight_v` or
+//! `parametrizations.weight.original0/1`; the norm runs over all dims except dim 2), checks
+//! every shape, and fails on missing tensors and on unused tensors outside
+//! [`IGNORABLE_PREFIXES`] (heads and pretraining-only tensors).
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Param;
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::config::SslConfig;
+use crate::error::LoadError;
+use crate::model::SslModel;
+use crate::state::{StateDict, StateTensor, read_safetensors};
+use crate::weights::{Slot, walk};
+
+/// Checkpoint tensors that may be present and unused: task heads and pretraining-only
+/// parameters (quantizer, projections, HuBERT's `final_proj`/`label_embs_concat`).
+pub const IGNORABLE_PREFIXES: &[&str] = &[
+    "lm_head.",
+    "quantizer.",
+    "project_q.",
+    "project_hid.",
+    "final_proj.",
+    "label_embs_concat",
+    "projector.",
+    "classifier.",
+    "layer_weights",
+    "masked_spec_embed",
+];
+
+/// What a load did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadReport {
+    /// The checkpoint read.
+    pub source: PathBuf,
+    /// Checkpoint names applied to the model.
+    pub loaded: Vec<String>,
+    /// Checkpoint names present but not used (all in [`IGNORABLE_PREFIXES`]).
+    pub ignored: Vec<String>,
+    /// The task-model prefix stripped from every name (`"hubert."`...), if any.
+    pub stripped_prefix: Option<String>,
+}
+
+/// Loads an HF model directory (`config.json` + `model.safetensors`) onto `device`.
+///
+/// # Errors
+/// Every [`LoadError`]: unreadable or invalid files, missing/unexpected tensors, wrong shapes,
+/// unsupported dtypes; `pytorch_model.bin`-only directories are reported as not supported yet.
+pub fn load_checkpoint(
+    path: impl AsRef<Path>,
+    device: &Device,
+) -> Result<(SslConfig, SslModel, LoadReport), LoadError> {
+    let path = path.as_ref();
+    if !path.exists() {
+        return Err(LoadError::Io {
+            path: path.into(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
+        });
+    }
+    if !path.is_dir() {
+        return Err(LoadError::NotACheckpoint {
+            path: path.into(),
+            reason: "expected an HF model directory (config.json + model.safetensors); fairseq \
+                     .pt checkpoints are not supported yet"
+                .into(),
+        });
+    }
+    let config = SslConfig::from_hf_json(path.join("config.json"))?;
+    let weights = path.join("model.safetensors");
+    if !weights.exists() {
+        let reason = if path.join("pytorch_model.bin").exists() {
+            "only pytorch_model.bin found; loading it is not supported yet: convert it with \
+             `safetensors.torch.save_file(torch.load(...), 'model.safetensors')`"
+        } else {
+            "no model.safetensors in the directory"
+        };
+        return Err(LoadError::NotACheckpoint {
+            path: path.into(),
+            reason: reason.into(),
+        });
+    }
+    let dict = read_safetensors(&weights)?;
+    let mut model = config.init(device);
+    let report = load_hf_state_dict(&mut model, dict, &weights, device)?;
+    Ok((config, model, report))
+}
+
+/// Applies HF-named `dict` to `model` (see the module docs); `source` names the file in errors.
+///
+/// # Errors
+/// [`LoadError::Shape`] (names the key, the expected and the found shape),
+/// [`LoadError::MissingKeys`], [`LoadError::UnexpectedKeys`] (all of them, sorted).
+pub fn load_hf_state_dict(
+    model: &mut SslModel,
+    mut dict: StateDict,
+    source: &Path,
+    device: &Device,
+) -> Result<LoadReport, LoadError> {
+    let stripped_prefix = strip_task_prefix(&mut dict);
+    let mut taker = Taker {
+        dict,
+        device: device.clone(),
+        source,
+        missing: Vec::new(),
+        loaded: Vec::new(),
+        error: None,
+    };
+    walk(model, &mut |prefix, slot| taker.apply(prefix, slot));
+    if let Some(err) = taker.error {
+        return Err(err);
+    }
+    if !taker.missing.is_empty() {
+        return Err(LoadError::MissingKeys {
+            path: source.into(),
+            keys: taker.missing,
+        });
+    }
+    let (ignored, unexpected): (Vec<String>, Vec<String>) = taker
+        .dict
+        .into_keys()
+        .partition(|k| IGNORABLE_PREFIXES.iter().any(|p| k.starts_with(p)));
+    if !unexpected.is_empty() {
+        return Err(LoadError::UnexpectedKeys {
+            path: source.into(),
+            keys: unexpected,
+        });
+    }
+    Ok(LoadReport {
+        source: source.into(),
+        loaded: taker.loaded,
+        ignored,
+        stripped_prefix,
+    })
+}
+
+/// Removes a task model's base prefix (`hubert.`, `wav2vec2.`, `wavlm.`) from every key.
+fn strip_task_prefix(dict: &mut StateDict) -> Option<String> {
+    let prefix = ["hubert.", "wav2vec2.", "wavlm."].into_iter().find(|p| {
+        dict.keys()
+            .any(|k| k.starts_with(&format!("{p}feature_extractor.")))
+    })?;
+    let old = std::mem::take(dict);
+    for (k, v) in old {
+        let k = k.strip_prefix(prefix).map(str::to_string).unwrap_or(k);
+        dict.insert(k, v);
+    }
+    Some(prefix.to_string())
+}
+
+struct Taker<'a> {
+    dict: StateDict,
+    device: Device,
+    source: &'a Path,
+    missing: Vec<String>,
+    loaded: Vec<String>,
+    error: Option<LoadError>,
+}
+
+impl Taker<'_> {
+    /// Takes `key`, checking its shape; records it missing if absent.
+    fn take(&mut self, key: &str, expected: &[usize]) -> Option<StateTensor> {
+        let Some(t) = self.dict.remove(key) else {
+            self.missing.push(key.to_string());
+            return None;
+        };
+        if t.shape != expected {
+            self.error.get_or_insert(LoadError::Shape {
+                path: self.source.into(),
+                key: key.to_string(),
+                expected: expected.to_vec(),
+                found: t.shape.clone(),
+            });
+            return None;
+        }
+        self.loaded.push(key.to_string());
+        Some(t)
+    }
+
+    fn tensor<const D: usize>(&self, t: StateTensor) -> Tensor<D> {
+        let shape: [usize; D] = t.shape.clone().try_into().expect("rank checked by take()");
+        Tensor::from_data(TensorData::new(t.data, shape), &self.device)
+    }
+
+    fn vector(&mut self, key: &str, param: &mut Param<Tensor<1>>) {
+        let dims = param.val().dims().to_vec();
+        if let Some(t) = self.take(key, &dims) {
+            *param = Param::from_tensor(self.tensor(t));
+        }
+    }
+
+    fn opt_vector(&mut self, key: &str, param: &mut Option<Param<Tensor<1>>>) {
+        if let Some(p) = param {
+            self.vector(key, p);
+        }
+    }
+
+    fn apply(&mut self, prefix: &str, slot: Slot<'_>) {
+        if self.error.is_some() {
+            return;
+        }
+        match slot {
+            Slot::Linear(l) => {
+                let [d_in, d_out] = l.weight.val().dims();
+                if let Some(t) = self.take(&format!("{prefix}.weight"), &[d_out, d_in]) {
+                    l.weight = Param::from_tensor(self.tensor::<2>(t).transpose());
+                }
+                self.opt_vector(&format!("{prefix}.bias"), &mut l.bias);
+            }
+            Slot::LayerNorm(n) => {
+                self.vector(&format!("{prefix}.weight"), &mut n.gamma);
+                self.opt_vector(&format!("{prefix}.bias"), &mut n.beta);
+            }
+            Slot::GroupNorm(n) => {
+                self.opt_vector(&format!("{prefix}.weight"), &mut n.gamma);
+                self.opt_vector(&format!("{prefix}.bias"), &mut n.beta);
+            }
+            Slot::Conv(c) => {
+                let dims = c.weight.val().dims();
+                if let Some(t) = self.take(&format!("{prefix}.weight"), &dims) {
+                    c.weight = Param::from_tensor(self.tensor(t));
+                }
+                self.opt_vector(&format!("{prefix}.bias"), &mut c.bias);
+            }
+            Slot::WeightNormConv(c) => {
+                let dims = c.weight.val().dims();
+                if let Some(w) = self.weight_normed(prefix, dims) {
+                    c.weight = Param::from_tensor(self.tensor(w));
+                }
+                self.opt_vector(&format!("{prefix}.bias"), &mut c.bias);
+            }
+            Slot::Embedding(e) => {
+                let dims = e.weight.val().dims();
+                if let Some(t) = self.take(&format!("{prefix}.weight"), &dims) {
+                    e.weight = Param::from_tensor(self.tensor(t));
+                }
+            }
+            Slot::Vector(p) => self.vector(prefix, p),
+            Slot::Rank4(p) => {
+                let dims = p.val().dims();
+                if let Some(t) = self.take(prefix, &dims) {
+                    *p = Param::from_tensor(self.tensor(t));
+                }
+            }
+        }
+    }
+
+    /// The folded weight `[out, in/groups, k]` of a weight-normed conv, from whichever form the
+    /// checkpoint uses: `w = g * v / ||v||`, the norm over dims 0 and 1 for each tap `k`.
+    fn weight_normed(&mut self, prefix: &str, dims: [usize; 3]) -> Option<StateTensor> {
+        let plain = format!("{prefix}.weight");
+        if self.dict.contains_key(&plain) {
+            return self.take(&plain, &dims);
+        }
+        let forms = [
+            (format!("{prefix}.weight_g"), format!("{prefix}.weight_v")),
+            (
+                format!("{prefix}.parametrizations.weight.original0"),
+                format!("{prefix}.parametrizations.weight.original1"),
+            ),
+        ];
+        let (g_key, v_key) = forms
+            .iter()
+            .find(|(g, _)| self.dict.contains_key(g))
+            .cloned()
+            .unwrap_or_else(|| forms[1].clone());
+        let k = dims[2];
+        let g = self.take(&g_key, &[1, 1, k]);
+        let v = self.take(&v_key, &dims);
+        let (g, v) = (g?, v?);
+        Some(StateTensor::new(
+            dims.to_vec(),
+            fold_weight_norm(&g.data, &v.data, dims),
+        ))
+    }
+}
+
+/// `w[:, :, k] = g[k] * v[:, :, k] / ||v[:, :, k]||` for a `[out, in, taps]` `v`.
+pub(crate) fn fold_weight_norm(g: &[f32], v: &[f32], dims: [usize; 3]) -> Vec<f32> {
+    let taps = dims[2];
+    let mut norms = vec![0.0f64; taps];
+    for (i, x) in v.iter().enumerate() {
+        norms[i % taps] += f64::from(*x).powi(2);
+    }
+    v.iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let k = i % taps;
+            (f64::from(g[k]) * f64::from(*x) / norms[k].sqrt()) as f32
+        })
+        .collect()
+}

@@ -1,0 +1,181 @@
+//! [`SslModel`]: HuBERT, wav2vec 2.0 (encoder) and WavLM as one module, built from an
+//! [`SslConfig`].
+//!
+//! Papers: HuBERT (Hsu et al. 2021, arXiv:2106.07447), wav2vec 2.0 (Baevski et al. 2020,
+//! arXiv:2006.11477), WavLM (Chen et al. 2022, arXiv:2110.13900). Follows HF transformers'
+//! `HubertModel`, `Wav2Vec2Model` and `WavLMModel` (5.x) module for module.
+
+use burn::module::{Module, Param};
+use burn::tensor::{Bool, Device, Tensor, TensorData};
+
+use crate::config::{ModelKind, SslConfig};
+use crate::encoder::{Encoder, EncoderConfig};
+use crate::nn::feature_extractor::{FeatureExtractor, FeatureExtractorConfig};
+use crate::nn::feature_projection::{FeatureProjection, FeatureProjectionConfig};
+
+/// Input of [`SslModel::forward`].
+#[derive(Debug, Clone)]
+pub struct SslInput {
+    /// Waveforms `[batch, samples]` (floats in [-1, 1], or normalized per utterance when the
+    /// checkpoint's feature extractor says `do_normalize`).
+    pub wave: Tensor<2>,
+    /// Padded samples `[batch, samples]`, `true` = padding (HF's `attention_mask` negated).
+    pub padding_mask: Option<Tensor<2, Bool>>,
+}
+
+impl SslInput {
+    /// An unpadded batch.
+    pub fn new(wave: Tensor<2>) -> Self {
+        Self {
+            wave,
+            padding_mask: None,
+        }
+    }
+
+    /// With a sample-level padding mask (`true` = padded).
+    pub fn with_padding_mask(mut self, mask: Tensor<2, Bool>) -> Self {
+        self.padding_mask = Some(mask);
+        self
+    }
+}
+
+/// Output of [`SslModel::forward`].
+#[derive(Debug, Clone)]
+pub struct SslOutput {
+    /// The conv extractor's output `[batch, frames, conv_dim]`, before the feature projection's
+    /// LayerNorm.
+    pub cnn_features: Tensor<3>,
+    /// `L + 1` tensors `[batch, frames, hidden]` exactly as HF's `output_hidden_states=True`
+    /// (fewer after [`SslModel::forward_until`]).
+    pub hidden_states: Vec<Tensor<3>>,
+    /// The encoder output (equal to the last hidden state for post-LN models, its LayerNorm for
+    /// pre-LN models); `None` after [`SslModel::forward_until`] stopped early.
+    pub last_hidden_state: Option<Tensor<3>>,
+    /// Padded frames `[batch, frames]` (`true` = padded), when the input had a mask.
+    pub frame_mask: Option<Tensor<2, Bool>>,
+}
+
+/// HuBERT / wav2vec 2.0 / WavLM (HF `HubertModel`, `Wav2Vec2Model`, `WavLMModel`).
+#[derive(Module, Debug)]
+pub struct SslModel {
+    /// Conv waveform encoder (HF `feature_extractor`).
+    pub feature_extractor: FeatureExtractor,
+    /// LayerNorm + Linear to the model width (HF `feature_projection`).
+    pub feature_projection: FeatureProjection,
+    /// Transformer encoder (HF `encoder`).
+    pub encoder: Encoder,
+    /// The mask embedding used by SpecAugment-style masking in training (HF
+    /// `masked_spec_embed`; kept so checkpoints round-trip, unused by `forward`).
+    pub masked_spec_embed: Option<Param<Tensor<1>>>,
+}
+
+impl SslConfig {
+    /// A randomly initialised model of this architecture.
+    ///
+    /// # Panics
+    /// If the config is invalid (see [`SslConfig::validate`]).
+    pub fn init(&self, device: &Device) -> SslModel {
+        if let Err(reason) = self.validate() {
+            panic!("invalid SslConfig: {reason}");
+        }
+        let conv_out = *self.conv_dim.last().expect("validated: non-empty");
+        SslModel {
+            feature_extractor: FeatureExtractorConfig::new(
+                self.conv_dim.clone(),
+                self.conv_kernel.clone(),
+                self.conv_stride.clone(),
+            )
+            .with_norm(self.feat_extract_norm)
+            .with_conv_bias(self.conv_bias)
+            .init(device),
+            feature_projection: FeatureProjectionConfig::new(conv_out, self.hidden_size)
+                .with_layer_norm(self.feat_proj_layer_norm)
+                .with_layer_norm_eps(self.layer_norm_eps)
+                .init(device),
+            encoder: EncoderConfig::new(
+                self.hidden_size,
+                self.num_hidden_layers,
+                self.num_attention_heads,
+                self.intermediate_size,
+            )
+            .with_pos_conv_kernel(self.num_conv_pos_embeddings)
+            .with_pos_conv_groups(self.num_conv_pos_embedding_groups)
+            .with_pre_ln(self.do_stable_layer_norm)
+            .with_layer_norm_eps(self.layer_norm_eps)
+            .with_rel_pos_bias(self.kind == ModelKind::Wavlm)
+            .with_num_buckets(self.num_buckets)
+            .with_max_bucket_distance(self.max_bucket_distance)
+            .init(device),
+            masked_spec_embed: self.has_masked_spec_embed().then(|| {
+                Param::from_tensor(Tensor::random(
+                    [self.hidden_size],
+                    burn::tensor::Distribution::Uniform(0.0, 1.0),
+                    device,
+                ))
+            }),
+        }
+    }
+}
+
+impl SslModel {
+    /// Number of transformer layers.
+    pub fn num_layers(&self) -> usize {
+        self.encoder.layers.len()
+    }
+
+    /// Runs the whole model.
+    ///
+    /// # Shapes
+    /// - `input.wave`: `[batch, samples]`, at least one receptive field (400 samples)
+    /// - output: see [`SslOutput`]
+    pub fn forward(&self, input: SslInput) -> SslOutput {
+        self.forward_until(input, usize::MAX)
+    }
+
+    /// Runs the model up to and including layer `k` (`hidden_states` has `k + 1` entries);
+    /// a teacher never needs to run past its deepest target layer. `k >= L` runs every layer.
+    pub fn forward_until(&self, input: SslInput, k: usize) -> SslOutput {
+        let cnn_features = self.feature_extractor.forward(input.wave);
+        let frame_mask = input
+            .padding_mask
+            .map(|mask| self.frame_mask(&mask, cnn_features.dims()[1]));
+        let projected = self.feature_projection.forward(cnn_features.clone());
+        let out = self
+            .encoder
+            .forward_until(projected, frame_mask.as_ref(), k);
+        SslOutput {
+            cnn_features,
+            hidden_states: out.hidden_states,
+            last_hidden_state: out.last_hidden_state,
+            frame_mask,
+        }
+    }
+
+    /// Frames of the conv extractor for `samples` input samples (0 below the receptive field).
+    pub fn num_frames(&self, samples: usize) -> usize {
+        self.feature_extractor
+            .conv_layers
+            .iter()
+            .fold(samples, |len, layer| {
+                let (k, s) = (layer.conv.kernel_size, layer.conv.stride);
+                if len < k { 0 } else { (len - k) / s + 1 }
+            })
+    }
+
+    /// The frame-level padding mask of a sample-level one: frame `t` of row `b` is valid iff
+    /// `t < num_frames(valid samples of b)`, HF's rule.
+    fn frame_mask(&self, sample_mask: &Tensor<2, Bool>, frames: usize) -> Tensor<2, Bool> {
+        let [batch, _] = sample_mask.dims();
+        let valid = sample_mask.clone().bool_not().int().sum_dim(1).into_data();
+        let valid: Vec<i64> = valid.convert::<i64>().try_into_vec().expect("int data");
+        let mut mask = Vec::with_capacity(batch * frames);
+        for v in valid {
+            let n = self.num_frames(v.max(0) as usize);
+            mask.extend((0..frames).map(|t| t >= n));
+        }
+        Tensor::from_data(
+            TensorData::new(mask, [batch, frames]),
+            &sample_mask.device(),
+        )
+    }
+}

@@ -1,0 +1,159 @@
+//! A checkpoint's tensors by name ([`StateDict`]): read from and written to safetensors, in
+//! PyTorch layout, as `f32` on the host.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use safetensors::tensor::{Dtype, TensorView};
+
+use crate::error::{ExportError, LoadError};
+
+/// One tensor of a checkpoint: its shape and row-major `f32` values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateTensor {
+    /// Dimensions.
+    pub shape: Vec<usize>,
+    /// Row-major values (`shape.iter().product()` of them).
+    pub data: Vec<f32>,
+}
+
+impl StateTensor {
+    /// A tensor of `shape` holding `data`.
+    ///
+    /// # Panics
+    /// If `data.len()` is not the product of `shape`.
+    pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Self {
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            data.len(),
+            "shape {shape:?} vs data"
+        );
+        Self { shape, data }
+    }
+}
+
+/// Tensors by checkpoint name, sorted.
+pub type StateDict = BTreeMap<String, StateTensor>;
+
+/// Reads every tensor of a safetensors file (`f32`, `f16`, `bf16` or `f64`, converted to `f32`).
+///
+/// # Errors
+/// [`LoadError::Io`], [`LoadError::Safetensors`] (truncated or malformed file),
+/// [`LoadError::Dtype`] for integer or other tensors.
+pub fn read_safetensors(path: &Path) -> Result<StateDict, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+        path: path.into(),
+        source,
+    })?;
+    let st =
+        safetensors::SafeTensors::deserialize(&bytes).map_err(|source| LoadError::Safetensors {
+            path: path.into(),
+            source,
+        })?;
+    let mut dict = StateDict::new();
+    for (name, view) in st.tensors() {
+        let raw = view.data();
+        let data: Vec<f32> = match view.dtype() {
+            Dtype::F32 => raw
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+            Dtype::F64 => raw
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
+                .collect(),
+            Dtype::F16 => raw
+                .chunks_exact(2)
+                .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+                .collect(),
+            Dtype::BF16 => raw
+                .chunks_exact(2)
+                .map(|c| f32::from_bits(u32::from(u16::from_le_bytes([c[0], c[1]])) << 16))
+                .collect(),
+            other => {
+                return Err(LoadError::Dtype {
+                    path: path.into(),
+                    key: name,
+                    dtype: format!("{other:?}"),
+                });
+            }
+        };
+        dict.insert(
+            name,
+            StateTensor {
+                shape: view.shape().to_vec(),
+                data,
+            },
+        );
+    }
+    Ok(dict)
+}
+
+/// Writes `dict` as an `f32` safetensors file at `path` (not atomically; see [`crate::export_hf`]).
+///
+/// # Errors
+/// [`ExportError::Safetensors`], [`ExportError::Io`].
+pub fn write_safetensors(dict: &StateDict, path: &Path) -> Result<(), ExportError> {
+    let bytes: Vec<(&String, Vec<u8>)> = dict
+        .iter()
+        .map(|(k, t)| (k, t.data.iter().flat_map(|v| v.to_le_bytes()).collect()))
+        .collect();
+    let views = bytes
+        .iter()
+        .map(|(k, b)| {
+            let view =
+                TensorView::new(Dtype::F32, dict[*k].shape.clone(), b).map_err(|source| {
+                    ExportError::Safetensors {
+                        path: path.into(),
+                        source,
+                    }
+                })?;
+            Ok(((*k).clone(), view))
+        })
+        .collect::<Result<Vec<_>, ExportError>>()?;
+    let mut metadata = std::collections::HashMap::new();
+    metadata.insert("format".to_string(), "pt".to_string());
+    safetensors::serialize_to_file(views, Some(metadata), path).map_err(|source| {
+        ExportError::Safetensors {
+            path: path.into(),
+            source,
+        }
+    })
+}
+
+/// IEEE half to single precision.
+fn f16_to_f32(h: u16) -> f32 {
+    let sign = u32::from(h >> 15) << 31;
+    let exp = (h >> 10) & 0x1f;
+    let frac = u32::from(h & 0x3ff);
+    let bits = match exp {
+        0 if frac == 0 => sign,
+        0 => {
+            // Subnormal: normalise.
+            let mut e = 127 - 15 + 1;
+            let mut f = frac;
+            while f & 0x400 == 0 {
+                f <<= 1;
+                e -= 1;
+            }
+            sign | ((e as u32) << 23) | ((f & 0x3ff) << 13)
+        }
+        0x1f => sign | 0x7f80_0000 | (frac << 13),
+        _ => sign | ((u32::from(exp) + 127 - 15) << 23) | (frac << 13),
+    };
+    f32::from_bits(bits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::f16_to_f32;
+
+    #[test]
+    fn half_precision_values() {
+        assert_eq!(f16_to_f32(0x3c00), 1.0);
+        assert_eq!(f16_to_f32(0xc000), -2.0);
+        assert_eq!(f16_to_f32(0x3555), 0.333_251_95);
+        assert_eq!(f16_to_f32(0x0001), 5.960_464_5e-8);
+        assert!(f16_to_f32(0x7c00).is_infinite());
+    }
+}

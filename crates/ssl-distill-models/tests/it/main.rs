@@ -1,0 +1,6 @@
+//! Integration tests of ssl-distill-models (one binary).
+
+mod common;
+mod export;
+mod loading;
+mod parity;
