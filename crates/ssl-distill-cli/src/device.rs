@@ -64,7 +64,10 @@ fn wgpu() -> Result<Device> {
 }
 
 #[cfg(feature = "tch")]
-#[expect(deprecated, reason = "burn-tch is deprecated upstream but requested as an opt-in backend")]
+#[expect(
+    deprecated,
+    reason = "burn-tch is deprecated upstream but requested as an opt-in backend"
+)]
 fn tch() -> Result<Device> {
     Ok(Device::libtorch())
 }

@@ -5,6 +5,7 @@
 //! run never leaves a partial file behind.
 
 mod cmd;
+mod device;
 
 mod output;
 
@@ -29,6 +30,10 @@ enum Command {
     Fbank(cmd::fbank::FbankArgs),
     /// Kaldi MFCCs of one audio file (key `mfcc`, `[frames, ceps]`).
     Mfcc(cmd::fbank::MfccArgs),
+    /// Hidden states of a teacher (HF directory) on one audio file.
+    Features(cmd::features::FeaturesArgs),
+    /// Architecture, parameter count and loaded/ignored tensors of a checkpoint.
+    Inspect(cmd::features::InspectArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +42,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Fbank(args) => cmd::fbank::run_fbank(&args),
         Command::Mfcc(args) => cmd::fbank::run_mfcc(&args),
+        Command::Features(args) => cmd::features::run_features(&args),
+        Command::Inspect(args) => cmd::features::run_inspect(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

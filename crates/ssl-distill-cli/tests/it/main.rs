@@ -1,6 +1,7 @@
 //! End-to-end tests of the `ssl-distill` binary: outputs, and one-line errors on bad input.
 
 mod fbank;
+mod features;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,0 +1,250 @@
+//! `ssl-distill features` and `ssl-distill inspect`: run or describe a teacher checkpoint.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use burn::module::Module;
+use burn::tensor::{Tensor, TensorData};
+use clap::Args;
+use ssl_distill_audio::{load_audio, normalize};
+use ssl_distill_models::{SslInput, load_checkpoint};
+
+use crate::device::DeviceArg;
+use crate::output::{NamedTensor, write_safetensors};
+
+/// Arguments of `ssl-distill features`.
+#[derive(Debug, Args)]
+pub struct FeaturesArgs {
+    /// HF model directory (config.json + model.safetensors).
+    #[arg(long)]
+    model: PathBuf,
+    /// Input audio (WAV or FLAC, any rate; resampled to the model's 16 kHz).
+    #[arg(long)]
+    audio: PathBuf,
+    /// Output safetensors file (default: `<audio stem>.features.safetensors` here).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Hidden states to write: `all`, or indices like `0,4,12` (0 = transformer input).
+    #[arg(long, default_value = "all")]
+    layers: String,
+    /// Backend to run on (among those compiled in).
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    device: DeviceArg,
+}
+
+/// Arguments of `ssl-distill inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// HF model directory (config.json + model.safetensors).
+    #[arg(long)]
+    model: PathBuf,
+    /// List every loaded tensor name too.
+    #[arg(long)]
+    verbose: bool,
+}
+
+/// What `preprocessor_config.json` says about the input (HF `Wav2Vec2FeatureExtractor`).
+struct Preprocessing {
+    do_normalize: bool,
+    sampling_rate: u32,
+}
+
+fn preprocessing(model_dir: &Path) -> Result<Preprocessing> {
+    let path = model_dir.join("preprocessor_config.json");
+    let mut pre = Preprocessing {
+        do_normalize: false,
+        sampling_rate: 16_000,
+    };
+    if !path.exists() {
+        return Ok(pre);
+    }
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))?;
+    pre.do_normalize = json
+        .get("do_normalize")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    if let Some(rate) = json.get("sampling_rate") {
+        pre.sampling_rate = rate
+            .as_u64()
+            .and_then(|r| u32::try_from(r).ok())
+            .filter(|&r| r > 0)
+            .with_context(|| format!("{}: invalid sampling_rate {rate}", path.display()))?;
+    }
+    Ok(pre)
+}
+
+/// Parses `all` or `i,j,...` against `num_layers` (indices 0..=num_layers).
+fn parse_layers(spec: &str, num_layers: usize) -> Result<Vec<usize>> {
+    if spec.trim() == "all" {
+        return Ok((0..=num_layers).collect());
+    }
+    let mut layers = Vec::new();
+    for part in spec.split(',') {
+        let i: usize = part.trim().parse().with_context(|| {
+            format!("--layers: `{part}` is not a layer index (use `all` or e.g. `0,4,12`)")
+        })?;
+        if i > num_layers {
+            bail!("--layers: {i} is out of range, the model has hidden states 0..={num_layers}");
+        }
+        layers.push(i);
+    }
+    layers.sort_unstable();
+    layers.dedup();
+    Ok(layers)
+}
+
+fn host(t: Tensor<3>, name: String) -> Result<NamedTensor> {
+    let shape = t.dims().to_vec();
+    let data = t
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("reading {name} from the device: {e:?}"))?;
+    Ok(NamedTensor { name, shape, data })
+}
+
+/// Runs `ssl-distill features`.
+pub fn run_features(args: &FeaturesArgs) -> Result<()> {
+    let device = args.device.device()?;
+    let (config, model, _) = load_checkpoint(&args.model, &device)?;
+    let layers = parse_layers(&args.layers, config.num_hidden_layers)?;
+    let pre = preprocessing(&args.model)?;
+    let mut wave = load_audio(&args.audio, pre.sampling_rate)?;
+    if wave.len() < 400 {
+        bail!(
+            "{}: {} samples at {} Hz is shorter than the model's 400-sample receptive field",
+            args.audio.display(),
+            wave.len(),
+            pre.sampling_rate
+        );
+    }
+    if pre.do_normalize {
+        normalize(&mut wave);
+    }
+    let len = wave.len();
+    let input = Tensor::<2>::from_data(TensorData::new(wave, [1, len]), &device);
+    let deepest = layers.last().copied().unwrap_or(0);
+    let out = model.forward_until(SslInput::new(input), deepest);
+    let mut tensors = vec![host(out.cnn_features, "cnn_features".into())?];
+    for &i in &layers {
+        tensors.push(host(
+            out.hidden_states[i].clone(),
+            format!("hidden_states.{i}"),
+        )?);
+    }
+    let out_path = args.out.clone().unwrap_or_else(|| {
+        let stem = args
+            .audio
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        PathBuf::from(format!("{stem}.features.safetensors"))
+    });
+    write_safetensors(&out_path, &tensors)?;
+    tracing::info!(
+        "wrote cnn_features and {} hidden states ({} frames) to {}",
+        layers.len(),
+        tensors[0].shape[1],
+        out_path.display()
+    );
+    Ok(())
+}
+
+/// Runs `ssl-distill inspect`.
+pub fn run_inspect(args: &InspectArgs) -> Result<()> {
+    let device = burn::tensor::Device::default();
+    let (config, model, report) = load_checkpoint(&args.model, &device)?;
+    let pre = preprocessing(&args.model)?;
+    println!("model:       {}", args.model.display());
+    println!(
+        "family:      {} ({})",
+        config.kind.model_type(),
+        config.kind.hf_architecture()
+    );
+    println!(
+        "encoder:     {} layers x {} wide, {} heads, FFN {}, {}",
+        config.num_hidden_layers,
+        config.hidden_size,
+        config.num_attention_heads,
+        config.intermediate_size,
+        if config.do_stable_layer_norm {
+            "pre-LN"
+        } else {
+            "post-LN"
+        }
+    );
+    println!(
+        "conv:        {} layers, channels {:?}, kernels {:?}, strides {:?}, {:?} norm, bias {}",
+        config.conv_dim.len(),
+        config.conv_dim,
+        config.conv_kernel,
+        config.conv_stride,
+        config.feat_extract_norm,
+        config.conv_bias
+    );
+    println!(
+        "pos conv:    kernel {}, groups {}",
+        config.num_conv_pos_embeddings, config.num_conv_pos_embedding_groups
+    );
+    if config.kind == ssl_distill_models::ModelKind::Wavlm {
+        println!(
+            "rel. pos.:   {} buckets, max distance {}",
+            config.num_buckets, config.max_bucket_distance
+        );
+    }
+    println!(
+        "input:       {} Hz, normalize {}, frames = floor((samples - {}) / {}) + 1",
+        pre.sampling_rate,
+        pre.do_normalize,
+        config.receptive_field(),
+        config.conv_stride.iter().product::<usize>()
+    );
+    println!(
+        "parameters:  {} ({:.2} M)",
+        model.num_params(),
+        model.num_params() as f64 / 1e6
+    );
+    println!(
+        "loaded:      {} tensors from {}",
+        report.loaded.len(),
+        report.source.display()
+    );
+    if let Some(prefix) = &report.stripped_prefix {
+        println!("prefix:      stripped `{prefix}`");
+    }
+    println!(
+        "ignored:     {}",
+        if report.ignored.is_empty() {
+            "none".into()
+        } else {
+            report.ignored.join(", ")
+        }
+    );
+    if args.verbose {
+        for key in &report.loaded {
+            println!("  {key}");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_layers;
+
+    #[test]
+    fn layer_lists() {
+        assert_eq!(parse_layers("all", 2).unwrap(), vec![0, 1, 2]);
+        assert_eq!(parse_layers("2, 0,2", 12).unwrap(), vec![0, 2]);
+        assert!(
+            parse_layers("13", 12)
+                .unwrap_err()
+                .to_string()
+                .contains("out of range")
+        );
+        assert!(parse_layers("x", 12).is_err());
+    }
+}

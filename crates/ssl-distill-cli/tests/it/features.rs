@@ -1,0 +1,153 @@
+//! `ssl-distill features` / `inspect` on the models crate's parity fixtures.
+
+use std::path::PathBuf;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use ssl_distill_audio::load_audio;
+use ssl_distill_models::{SslInput, load_checkpoint};
+
+use crate::{assert_one_line_error, assets, read_tensor, run};
+
+fn model_dir(case: &str) -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../ssl-distill-models/tests/fixtures"
+    ))
+    .join(case)
+}
+
+#[test]
+fn features_equal_the_library_on_a_22khz_wav() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("h.safetensors");
+    let audio = assets().join("hello-22khz.wav");
+    let model = model_dir("wavlm_tiny");
+    let res = run(&[
+        "features",
+        "--model",
+        model.to_str().unwrap(),
+        "--audio",
+        audio.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+
+    let device = Device::flex();
+    let (_, m, _) = load_checkpoint(&model, &device).unwrap();
+    let wave = load_audio(&audio, 16_000).unwrap();
+    let len = wave.len();
+    let lib = m.forward(SslInput::new(Tensor::<2>::from_data(
+        TensorData::new(wave, [1, len]),
+        &device,
+    )));
+    for (i, h) in lib.hidden_states.iter().enumerate() {
+        let (shape, data) = read_tensor(&out, &format!("hidden_states.{i}"));
+        assert_eq!(shape, h.dims().to_vec());
+        assert_eq!(
+            data,
+            h.clone().into_data().try_into_vec::<f32>().unwrap(),
+            "layer {i}"
+        );
+    }
+    let (shape, _) = read_tensor(&out, "cnn_features");
+    assert_eq!(shape, vec![1, (len - 400) / 320 + 1, 16]);
+}
+
+#[test]
+fn a_subset_of_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("h.safetensors");
+    let audio = assets().join("hello-22khz.wav");
+    let res = run(&[
+        "features",
+        "--model",
+        model_dir("hubert_tiny").to_str().unwrap(),
+        "--audio",
+        audio.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--layers",
+        "1",
+    ]);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let bytes = std::fs::read(&out).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut names: Vec<String> = st.names().into_iter().map(str::to_string).collect();
+    names.sort();
+    assert_eq!(names, ["cnn_features", "hidden_states.1"]);
+}
+
+#[test]
+fn errors_are_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("h.safetensors");
+    let audio = assets().join("hello-22khz.wav");
+    let a = audio.to_str().unwrap();
+    let o = out.to_str().unwrap();
+    let res = run(&[
+        "features",
+        "--model",
+        "/no/model-dir",
+        "--audio",
+        a,
+        "--out",
+        o,
+    ]);
+    assert_one_line_error(&res, &["/no/model-dir"]);
+    let m = model_dir("hubert_tiny");
+    let res = run(&[
+        "features",
+        "--model",
+        m.to_str().unwrap(),
+        "--audio",
+        a,
+        "--out",
+        o,
+        "--layers",
+        "9",
+    ]);
+    assert_one_line_error(&res, &["--layers", "out of range"]);
+    let res = run(&[
+        "features",
+        "--model",
+        m.to_str().unwrap(),
+        "--audio",
+        a,
+        "--out",
+        o,
+        "--device",
+        "cuda",
+    ]);
+    assert_one_line_error(&res, &["cuda", "--features cuda"]);
+    assert!(!out.exists());
+}
+
+#[test]
+fn inspect_prints_the_architecture() {
+    let res = run(&[
+        "inspect",
+        "--model",
+        model_dir("wavlm_tiny").to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    assert!(stdout.contains("wavlm (WavLMModel)"), "{stdout}");
+    assert!(
+        stdout.contains("2 layers x 32 wide, 4 heads, FFN 64, post-LN"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("rel. pos.:   320 buckets"), "{stdout}");
+}
