@@ -237,14 +237,14 @@ impl SslConfig {
         {
             return Err("conv_dim, conv_kernel and conv_stride must be positive".into());
         }
-        if self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
+        if self.num_attention_heads == 0 || !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return Err(format!(
                 "hidden_size {} is not a multiple of num_attention_heads {}",
                 self.hidden_size, self.num_attention_heads
             ));
         }
         let groups = self.num_conv_pos_embedding_groups;
-        if groups == 0 || self.hidden_size % groups != 0 {
+        if groups == 0 || !self.hidden_size.is_multiple_of(groups) {
             return Err(format!(
                 "hidden_size {} is not a multiple of num_conv_pos_embedding_groups {groups}",
                 self.hidden_size

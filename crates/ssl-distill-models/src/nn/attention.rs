@@ -47,7 +47,7 @@ impl SelfAttentionConfig {
     /// If `num_heads` does not divide `d_model`.
     pub fn init(&self, device: &Device) -> SelfAttention {
         assert!(
-            self.num_heads > 0 && self.d_model % self.num_heads == 0,
+            self.num_heads > 0 && self.d_model.is_multiple_of(self.num_heads),
             "num_heads {} must divide d_model {}",
             self.num_heads,
             self.d_model
