@@ -6,6 +6,7 @@
 //! - [`nn`]: the building blocks (conv extractor, projection, positional conv, attention with
 //!   WavLM's relative position bias, encoder layers), reused by students;
 //! - loading: [`load_checkpoint`], [`load_hf_state_dict`], [`LoadReport`];
+//! - fairseq: [`load_fairseq`] (architecture inferred from the tensors), [`HubertHead`];
 //! - export: [`export_hf`], [`hf_state_dict`];
 //! - errors: [`ConfigError`], [`LoadError`], [`ExportError`].
 
@@ -13,6 +14,7 @@ mod config;
 mod encoder;
 mod error;
 mod export;
+mod fairseq;
 mod load;
 mod model;
 pub mod nn;
@@ -23,6 +25,9 @@ pub use config::{FeatExtractNorm, ModelKind, SslConfig};
 pub use encoder::{Encoder, EncoderConfig, EncoderOutput};
 pub use error::{ConfigError, ExportError, LoadError};
 pub use export::{export_hf, hf_state_dict};
+pub use fairseq::{
+    FairseqCheckpoint, FairseqOverrides, HubertHead, infer_config, load_fairseq, read_pytorch,
+};
 pub use load::{LoadReport, load_checkpoint, load_hf_state_dict};
 pub use model::{SslInput, SslModel, SslOutput};
 pub use state::{StateDict, StateTensor};

@@ -1,4 +1,5 @@
-//! Loading HF checkpoints: a directory with `config.json` + `model.safetensors`.
+//! Loading checkpoints: an HF directory with `config.json` + `model.safetensors`, or a fairseq
+//! `.pt` file (see [`crate::load_fairseq`]; the architecture is inferred from its tensors).
 //!
 //! [`load_hf_state_dict`] is the single place where HF-named tensors enter a model: it strips
 //! the `hubert.` / `wav2vec2.` / `wavlm.` prefix of task checkpoints (`*ForCTC`,
@@ -64,10 +65,14 @@ pub fn load_checkpoint(
         });
     }
     if !path.is_dir() {
+        if path.extension().is_some_and(|e| e == "pt") {
+            let ckpt = crate::fairseq::load_fairseq(path, &Default::default(), device)?;
+            return Ok((ckpt.config, ckpt.model, ckpt.report));
+        }
         return Err(LoadError::NotACheckpoint {
             path: path.into(),
-            reason: "expected an HF model directory (config.json + model.safetensors); fairseq \
-                     .pt checkpoints are not supported yet"
+            reason: "expected an HF model directory (config.json + model.safetensors) or a \
+                     fairseq .pt checkpoint"
                 .into(),
         });
     }

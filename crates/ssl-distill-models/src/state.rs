@@ -122,7 +122,7 @@ pub fn write_safetensors(dict: &StateDict, path: &Path) -> Result<(), ExportErro
 }
 
 /// IEEE half to single precision.
-fn f16_to_f32(h: u16) -> f32 {
+pub(crate) fn f16_to_f32(h: u16) -> f32 {
     let sign = u32::from(h >> 15) << 31;
     let exp = (h >> 10) & 0x1f;
     let frac = u32::from(h & 0x3ff);

@@ -18,7 +18,12 @@ pub struct Io(pub std::collections::BTreeMap<String, (Vec<usize>, Vec<f32>)>);
 impl Io {
     /// Reads `tests/fixtures/<case>/io.safetensors`.
     pub fn read(case: &str) -> Self {
-        let bytes = std::fs::read(fixture(case).join("io.safetensors")).unwrap();
+        Self::from_path(&fixture(case).join("io.safetensors"))
+    }
+
+    /// Reads any safetensors file of f32 tensors.
+    pub fn from_path(path: &Path) -> Self {
+        let bytes = std::fs::read(path).unwrap();
         let st = SafeTensors::deserialize(&bytes).unwrap();
         let mut map = std::collections::BTreeMap::new();
         for (name, view) in st.tensors() {

@@ -165,7 +165,7 @@ fn missing_directory_and_bad_paths() {
     let err = load_checkpoint("/no/such/model", &Device::flex()).unwrap_err();
     assert!(err.to_string().contains("/no/such/model"), "{err}");
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("model.pt");
+    let file = dir.path().join("model.bin");
     std::fs::write(&file, b"x").unwrap();
     let err = load_checkpoint(&file, &Device::flex()).unwrap_err();
     assert!(matches!(err, LoadError::NotACheckpoint { .. }), "{err}");

@@ -2,5 +2,6 @@
 
 mod common;
 mod export;
+mod fairseq;
 mod loading;
 mod parity;
