@@ -103,6 +103,13 @@ def main():
                 if "norm" in k:
                     p.add_(torch.randn_like(p) * 0.2)
         save_case(name, model, run(model, wave(1, 8000, seed)))
+        if name == "hubert_tiny":
+            # The same model as a legacy pytorch_model.bin (torch.save of the state dict).
+            d = OUT / "hubert_tiny_bin"
+            shutil.rmtree(d, ignore_errors=True)
+            d.mkdir(parents=True)
+            shutil.copy(OUT / name / "config.json", d / "config.json")
+            torch.save(model.state_dict(), d / "pytorch_model.bin")
 
     # Padded batch with an attention mask, layer-norm extractor (where masking is exact).
     for name, cls, extra in [("hubert_tiny_preln_padded", HubertModel, {}),

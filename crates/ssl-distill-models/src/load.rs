@@ -48,11 +48,12 @@ pub struct LoadReport {
     pub stripped_prefix: Option<String>,
 }
 
-/// Loads an HF model directory (`config.json` + `model.safetensors`) onto `device`.
+/// Loads an HF model directory (`config.json` + `model.safetensors` or `pytorch_model.bin`)
+/// or a fairseq `.pt` file onto `device`.
 ///
 /// # Errors
 /// Every [`LoadError`]: unreadable or invalid files, missing/unexpected tensors, wrong shapes,
-/// unsupported dtypes; `pytorch_model.bin`-only directories are reported as not supported yet.
+/// unsupported dtypes.
 pub fn load_checkpoint(
     path: impl AsRef<Path>,
     device: &Device,
@@ -77,20 +78,18 @@ pub fn load_checkpoint(
         });
     }
     let config = SslConfig::from_hf_json(path.join("config.json"))?;
-    let weights = path.join("model.safetensors");
-    if !weights.exists() {
-        let reason = if path.join("pytorch_model.bin").exists() {
-            "only pytorch_model.bin found; loading it is not supported yet: convert it with \
-             `safetensors.torch.save_file(torch.load(...), 'model.safetensors')`"
-        } else {
-            "no model.safetensors in the directory"
-        };
+    let safetensors = path.join("model.safetensors");
+    let bin = path.join("pytorch_model.bin");
+    let (dict, weights) = if safetensors.exists() {
+        (read_safetensors(&safetensors)?, safetensors)
+    } else if bin.exists() {
+        (crate::fairseq::read_pytorch(&bin, None)?, bin)
+    } else {
         return Err(LoadError::NotACheckpoint {
             path: path.into(),
-            reason: reason.into(),
+            reason: "no model.safetensors or pytorch_model.bin in the directory".into(),
         });
-    }
-    let dict = read_safetensors(&weights)?;
+    };
     let mut model = config.init(device);
     let report = load_hf_state_dict(&mut model, dict, &weights, device)?;
     Ok((config, model, report))

@@ -170,3 +170,14 @@ fn missing_directory_and_bad_paths() {
     let err = load_checkpoint(&file, &Device::flex()).unwrap_err();
     assert!(matches!(err, LoadError::NotACheckpoint { .. }), "{err}");
 }
+
+#[test]
+fn pytorch_model_bin_loads_like_safetensors() {
+    use ssl_distill_models::hf_state_dict;
+    let device = Device::flex();
+    let (c1, a, _) = load_checkpoint(fixture("hubert_tiny"), &device).unwrap();
+    let (c2, b, report) = load_checkpoint(fixture("hubert_tiny_bin"), &device).unwrap();
+    assert_eq!(c1, c2);
+    assert!(report.source.ends_with("pytorch_model.bin"));
+    assert_eq!(hf_state_dict(&a), hf_state_dict(&b));
+}
