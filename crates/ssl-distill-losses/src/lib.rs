@@ -1,1 +1,22 @@
 #![doc = include_str!("../README.md")]
+//!
+//! # Modules
+//! - regression terms: [`l1`], [`l2`], [`cosine_distance`], [`log_sigmoid_cosine`];
+//! - the discriminative term: [`discriminative`] with a [`CodewordHead`];
+//! - composition: [`LossSpec`], [`compute`], [`LossOutput`];
+//! - errors: [`LossError`].
+//!
+//! Every term is averaged over valid frames only: `padding` (`[batch, frames]`, true = padded)
+//! removes padded frames from both the sum and the count.
+
+mod discriminative;
+mod error;
+mod mask;
+mod regression;
+mod spec;
+
+pub use discriminative::{CodewordHead, discriminative};
+pub use error::LossError;
+pub use mask::{masked_mean, valid_weights};
+pub use regression::{cosine_distance, cosine_similarity, l1, l2, log_sigmoid_cosine};
+pub use spec::{LossKind, LossOutput, LossSpec, compute, distilhubert_terms, validate};

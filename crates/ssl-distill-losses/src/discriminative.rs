@@ -1,0 +1,113 @@
+//! The discriminative loss of Wang et al. (2023): KL divergence
+//! between the teacher's and the student's posteriors over HuBERT codewords,
+//! `p = softmax(cos(W h + b, e_c) / τ)`, averaged over valid frames.
+//!
+//! The codeword head is HuBERT's own pretraining head (`final_proj` + `label_embs_concat`,
+//! `τ = 0.1`), or centroids from k-means on teacher features with an identity projection.
+
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Bool, Device, Tensor, TensorData};
+
+use crate::mask::{masked_mean, valid_weights};
+
+/// A projection and codeword embeddings: `logits_c = cos(W h + b, e_c) / τ`.
+#[derive(Debug, Clone)]
+pub struct CodewordHead {
+    /// `W` as `[hidden, proj]` (burn layout; the transpose of PyTorch's `final_proj.weight`), or
+    /// `None` for the identity.
+    pub proj_weight: Option<Tensor<2>>,
+    /// `b` `[proj]`, if any.
+    pub proj_bias: Option<Tensor<1>>,
+    /// Codewords `[num_codewords, proj]`.
+    pub codewords: Tensor<2>,
+    /// Temperature τ (HuBERT: 0.1).
+    pub tau: f32,
+}
+
+impl CodewordHead {
+    /// HuBERT's head from PyTorch-layout tensors: `final_proj.weight` `[proj, hidden]`,
+    /// `final_proj.bias` `[proj]`, `label_embs_concat` `[codewords, proj]` (row-major values).
+    ///
+    /// # Panics
+    /// If a data length does not match its shape.
+    pub fn from_hubert(
+        final_proj_weight: (&[usize], &[f32]),
+        final_proj_bias: &[f32],
+        label_embs: (&[usize], &[f32]),
+        tau: f32,
+        device: &Device,
+    ) -> Self {
+        let [proj, hidden]: [usize; 2] = final_proj_weight
+            .0
+            .try_into()
+            .expect("2-D final_proj.weight");
+        let w = Tensor::<2>::from_data(
+            TensorData::new(final_proj_weight.1.to_vec(), [proj, hidden]),
+            device,
+        );
+        let b = Tensor::<1>::from_data(TensorData::new(final_proj_bias.to_vec(), [proj]), device);
+        let [n, d]: [usize; 2] = label_embs.0.try_into().expect("2-D label_embs_concat");
+        let e = Tensor::<2>::from_data(TensorData::new(label_embs.1.to_vec(), [n, d]), device);
+        Self {
+            proj_weight: Some(w.transpose()),
+            proj_bias: Some(b),
+            codewords: e,
+            tau,
+        }
+    }
+
+    /// Centroids `[k, dim]` used directly on hidden states (no projection).
+    pub fn from_centroids(centroids: Tensor<2>, tau: f32) -> Self {
+        Self {
+            proj_weight: None,
+            proj_bias: None,
+            codewords: centroids,
+            tau,
+        }
+    }
+
+    /// Log-posteriors over codewords `[batch, frames, codewords]`.
+    pub fn log_posteriors(&self, h: Tensor<3>) -> Tensor<3> {
+        let [b, t, _] = h.dims();
+        let mut x = h;
+        if let Some(w) = &self.proj_weight {
+            x = x.matmul(w.clone().unsqueeze_dim(0));
+        }
+        if let Some(bias) = &self.proj_bias {
+            x = x + bias.clone().reshape([1, 1, bias.dims()[0]]);
+        }
+        let x_norm = x.clone().powi_scalar(2).sum_dim(2).sqrt().clamp_min(1e-8);
+        let e = self.codewords.clone();
+        let e_norm = e.clone().powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-8); // [C, 1]
+        let dots = x.matmul(e.transpose().unsqueeze_dim(0)); // [B, T, C]
+        let n = self.codewords.dims()[0];
+        let cos = dots / x_norm / e_norm.reshape([1, 1, n]);
+        let _ = (b, t);
+        log_softmax(cos / self.tau, 2)
+    }
+}
+
+/// `mean KL(p_teacher ‖ p_student)` over valid frames, posteriors from `head`.
+///
+/// # Shapes
+/// `student`, `teacher`: `[batch, frames, hidden]`; `padding`: `[batch, frames]`
+pub fn discriminative(
+    student: Tensor<3>,
+    teacher: Tensor<3>,
+    head: &CodewordHead,
+    padding: Option<&Tensor<2, Bool>>,
+) -> Tensor<1> {
+    assert_eq!(
+        student.dims(),
+        teacher.dims(),
+        "student and teacher shapes differ"
+    );
+    let [b, t, _] = student.dims();
+    let w = valid_weights(padding, b, t, &student);
+    let log_p = head.log_posteriors(teacher);
+    let log_q = head.log_posteriors(student);
+    let kl = (log_p.clone().exp() * (log_p - log_q))
+        .sum_dim(2)
+        .squeeze_dim(2);
+    masked_mean(kl, w)
+}
