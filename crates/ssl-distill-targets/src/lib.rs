@@ -1,1 +1,18 @@
 #![doc = include_str!("../README.md")]
+//!
+//! # Modules
+//! - [`LayerTargets`] and its strategies [`Fixed`], [`MeanOfLastK`], [`Clustered`],
+//!   [`Autoregressive`];
+//! - [`linear_cka`], [`cka_matrix`]: layer similarity;
+//! - [`cluster`] with a [`Linkage`]: hierarchical clustering into groups;
+//! - errors: [`TargetError`].
+
+mod cka;
+mod cluster;
+mod error;
+mod strategy;
+
+pub use cka::{cka_matrix, linear_cka};
+pub use cluster::{Groups, Linkage, cluster};
+pub use error::TargetError;
+pub use strategy::{Autoregressive, Clustered, Fixed, LayerTargets, MeanOfLastK};

@@ -1,0 +1,5 @@
+//! Integration tests of ssl-distill-targets.
+
+mod cka;
+mod clustering;
+mod strategies;
