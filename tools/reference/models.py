@@ -124,6 +124,24 @@ def main():
         x[1, 5000:] = 0.0
         save_case(name, model, run(model, x, mask))
 
+    # Group-norm extractor (HuBERT Base style), padded batch with an attention mask. The reference
+    # itself is not padding-invariant here (GroupNorm statistics span the padded length), so the
+    # case also stores item 1 run alone (`alone.*`) to document the difference.
+    torch.manual_seed(8)
+    model = HubertModel(HubertConfig(**TINY, mask_time_prob=0.0))
+    with torch.no_grad():
+        for k, p in model.named_parameters():
+            if "norm" in k:
+                p.add_(torch.randn_like(p) * 0.2)
+    x = wave(2, 8000, 43)
+    mask = torch.ones(2, 8000, dtype=torch.long)
+    mask[1, 5000:] = 0
+    x[1, 5000:] = 0.0
+    tensors = run(model, x, mask)
+    alone = run(model, x[1:2, :5000].contiguous())
+    tensors.update({f"alone.{k}": v for k, v in alone.items() if k != "wave"})
+    save_case("hubert_tiny_group_padded", model, tensors)
+
     # Full-size HuBERT Base with closed-form weights, 2 s of audio; a few hidden states only.
     cfg = HubertConfig(layerdrop=0.0, hidden_dropout=0.0, attention_dropout=0.0, activation_dropout=0.0,
                        feat_proj_dropout=0.0, mask_time_prob=0.0)

@@ -28,6 +28,9 @@ pub use export::{export_hf, hf_state_dict};
 pub use fairseq::{
     FairseqCheckpoint, FairseqOverrides, HubertHead, infer_config, load_fairseq, read_pytorch,
 };
-pub use load::{LoadReport, load_checkpoint, load_hf_state_dict};
+pub use load::{
+    IGNORABLE_PREFIXES, LoadReport, load_checkpoint, load_hf_state_dict, load_hf_state_dict_with,
+    unused_allowlist,
+};
 pub use model::{SslInput, SslModel, SslOutput};
 pub use state::{StateDict, StateTensor};

@@ -6,34 +6,63 @@
 //! `*ForPreTraining`...), converts layouts (Linear `[out, in]` → burn's `[in, out]`), folds the
 //! positional conv's weight norm (`weight_g`/`weight_v` or
 //! `parametrizations.weight.original0/1`; the norm runs over all dims except dim 2), checks
-//! every shape, and fails on missing tensors and on unused tensors outside
-//! [`IGNORABLE_PREFIXES`] (heads and pretraining-only tensors).
+//! every shape, and fails on missing tensors and on unused tensors outside an allowlist (heads
+//! and pretraining-only tensors; per family: [`unused_allowlist`]).
 
 use std::path::{Path, PathBuf};
 
 use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::config::SslConfig;
+use crate::config::{ModelKind, SslConfig};
 use crate::error::LoadError;
 use crate::model::SslModel;
 use crate::state::{StateDict, StateTensor, read_safetensors};
 use crate::weights::{Slot, walk};
 
-/// Checkpoint tensors that may be present and unused: task heads and pretraining-only
-/// parameters (quantizer, projections, HuBERT's `final_proj`/`label_embs_concat`).
+/// Checkpoint tensors that may be present and unused in any model family: the union of every
+/// [`unused_allowlist`] (used by [`load_hf_state_dict`], whose model does not record its family).
 pub const IGNORABLE_PREFIXES: &[&str] = &[
     "lm_head.",
-    "quantizer.",
-    "project_q.",
-    "project_hid.",
-    "final_proj.",
-    "label_embs_concat",
     "projector.",
     "classifier.",
     "layer_weights",
     "masked_spec_embed",
+    "final_proj.",
+    "label_embs_concat",
+    "quantizer.",
+    "project_q.",
+    "project_hid.",
 ];
+
+/// The tensors a checkpoint of family `kind` may hold without the model using them: task heads
+/// (`*ForCTC`, `*ForSequenceClassification`...), `masked_spec_embed`, and the family's
+/// pretraining-only tensors (HuBERT/WavLM: `final_proj`, `label_embs_concat`; wav2vec 2.0:
+/// `quantizer`, `project_q`, `project_hid`, `final_proj`). Entries are name prefixes.
+pub fn unused_allowlist(kind: ModelKind) -> &'static [&'static str] {
+    match kind {
+        ModelKind::Hubert | ModelKind::Wavlm => &[
+            "lm_head.",
+            "projector.",
+            "classifier.",
+            "layer_weights",
+            "masked_spec_embed",
+            "final_proj.",
+            "label_embs_concat",
+        ],
+        ModelKind::Wav2vec2 => &[
+            "lm_head.",
+            "projector.",
+            "classifier.",
+            "layer_weights",
+            "masked_spec_embed",
+            "final_proj.",
+            "quantizer.",
+            "project_q.",
+            "project_hid.",
+        ],
+    }
+}
 
 /// What a load did.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +71,7 @@ pub struct LoadReport {
     pub source: PathBuf,
     /// Checkpoint names applied to the model.
     pub loaded: Vec<String>,
-    /// Checkpoint names present but not used (all in [`IGNORABLE_PREFIXES`]).
+    /// Checkpoint names present but not used (all on the allowlist).
     pub ignored: Vec<String>,
     /// The task-model prefix stripped from every name (`"hubert."`...), if any.
     pub stripped_prefix: Option<String>,
@@ -91,7 +120,8 @@ pub fn load_checkpoint(
         });
     };
     let mut model = config.init(device);
-    let report = load_hf_state_dict(&mut model, dict, &weights, device)?;
+    let allow = unused_allowlist(config.kind);
+    let report = load_hf_state_dict_with(&mut model, dict, &weights, device, allow)?;
     Ok((config, model, report))
 }
 
@@ -102,9 +132,25 @@ pub fn load_checkpoint(
 /// [`LoadError::MissingKeys`], [`LoadError::UnexpectedKeys`] (all of them, sorted).
 pub fn load_hf_state_dict(
     model: &mut SslModel,
+    dict: StateDict,
+    source: &Path,
+    device: &Device,
+) -> Result<LoadReport, LoadError> {
+    load_hf_state_dict_with(model, dict, source, device, IGNORABLE_PREFIXES)
+}
+
+/// [`load_hf_state_dict`] with an explicit allowlist of unused tensors (name prefixes, matched
+/// after the task prefix is stripped), e.g. [`unused_allowlist`] of the model's family.
+///
+/// # Errors
+/// As [`load_hf_state_dict`]; unused tensors outside `allow_unused` are
+/// [`LoadError::UnexpectedKeys`].
+pub fn load_hf_state_dict_with(
+    model: &mut SslModel,
     mut dict: StateDict,
     source: &Path,
     device: &Device,
+    allow_unused: &[&str],
 ) -> Result<LoadReport, LoadError> {
     let stripped_prefix = strip_task_prefix(&mut dict);
     let mut taker = Taker {
@@ -128,7 +174,7 @@ pub fn load_hf_state_dict(
     let (ignored, unexpected): (Vec<String>, Vec<String>) = taker
         .dict
         .into_keys()
-        .partition(|k| IGNORABLE_PREFIXES.iter().any(|p| k.starts_with(p)));
+        .partition(|k| allow_unused.iter().any(|p| k.starts_with(p)));
     if !unexpected.is_empty() {
         return Err(LoadError::UnexpectedKeys {
             path: source.into(),

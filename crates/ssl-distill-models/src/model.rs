@@ -20,6 +20,16 @@ pub struct SslInput {
     /// checkpoint's feature extractor says `do_normalize`).
     pub wave: Tensor<2>,
     /// Padded samples `[batch, samples]`, `true` = padding (HF's `attention_mask` negated).
+    ///
+    /// As in HF: a frame is valid iff `t < frames(valid samples)`; padded frames are zeroed
+    /// before the positional conv and masked as attention keys. With a layer-norm extractor
+    /// (Large models) each item then gets, on its valid frames, the hidden states of running it
+    /// alone (tested to 1e-5). With a group-norm extractor (Base models) it does not, in the
+    /// reference either: conv layer 0's GroupNorm normalises each channel over the whole padded
+    /// length, so padding changes every frame (a tiny HuBERT differs by up to ~1.4 from its
+    /// unpadded run, in transformers and here alike; the `hubert_tiny_group_padded` fixture).
+    /// HF's advice for those models is to pad with zeros and pass no mask; batch equal lengths
+    /// when exactness matters.
     pub padding_mask: Option<Tensor<2, Bool>>,
 }
 

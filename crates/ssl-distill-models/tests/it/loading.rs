@@ -90,6 +90,30 @@ fn allowlisted_heads_are_reported_not_rejected() {
     assert_eq!(report.ignored, vec!["lm_head.weight".to_string()]);
 }
 
+/// The allowlist is per family: wav2vec 2.0's quantizer is not an ignorable tensor in a HuBERT
+/// checkpoint, HuBERT's pretraining head is.
+#[test]
+fn allowlist_is_per_model_family() {
+    use ssl_distill_models::{ModelKind, unused_allowlist};
+    let dir = broken(|d| {
+        d.insert(
+            "quantizer.codevectors".into(),
+            StateTensor::new(vec![1], vec![0.0]),
+        );
+        d.insert(
+            "label_embs_concat".into(),
+            StateTensor::new(vec![1], vec![0.0]),
+        );
+    });
+    let err = load_checkpoint(dir.path(), &Device::flex()).unwrap_err();
+    assert!(
+        matches!(&err, LoadError::UnexpectedKeys { keys, .. } if keys == &["quantizer.codevectors"]),
+        "{err}"
+    );
+    assert!(unused_allowlist(ModelKind::Wav2vec2).contains(&"quantizer."));
+    assert!(!unused_allowlist(ModelKind::Wav2vec2).contains(&"label_embs_concat"));
+}
+
 #[test]
 fn task_model_prefix_is_stripped() {
     let dir = broken(|d| {

@@ -107,6 +107,54 @@ fn padded_batch_equals_items_run_alone() {
     }
 }
 
+/// Group-norm extractor (HuBERT Base style), padded batch with an attention mask: we match the
+/// reference on the whole padded batch, and the item run alone matches the reference run alone;
+/// but neither is padding-invariant, because GroupNorm statistics span the padded length. The
+/// fixture documents how large the reference's own difference is on the valid frames.
+#[test]
+fn group_norm_padding_is_not_invariant_in_the_reference_either() {
+    use burn::tensor::s;
+    let case = "hubert_tiny_group_padded";
+    check_case(case, 1e-4);
+    let device = Device::flex();
+    let (_, model, _) = load_checkpoint(fixture(case), &device).unwrap();
+    let io = Io::read(case);
+    let wave = io.tensor::<2>("wave", &device);
+    let batched = model
+        .forward(SslInput::new(wave.clone()).with_padding_mask(io.padding_mask(&device).unwrap()));
+    let alone = model.forward(SslInput::new(wave.slice(s![1..2, 0..5000])));
+    assert_eq!(alone.hidden_states.len(), 3);
+    for (i, (b, a)) in batched
+        .hidden_states
+        .iter()
+        .zip(&alone.hidden_states)
+        .enumerate()
+    {
+        let ours = max_diff(a, &io.0[&format!("alone.hidden_states.{i}")], "alone");
+        assert!(ours <= 1e-4, "alone layer {i}: {ours}");
+        let frames = a.dims()[1];
+        let ref_batched = io.tensor::<3>(&format!("hidden_states.{i}"), &device);
+        let ref_alone = io.tensor::<3>(&format!("alone.hidden_states.{i}"), &device);
+        let ref_gap: f32 = (ref_batched.slice(s![1..2, 0..frames]) - ref_alone)
+            .abs()
+            .max()
+            .into_scalar();
+        let our_gap: f32 = (b.clone().slice(s![1..2, 0..frames]) - a.clone())
+            .abs()
+            .max()
+            .into_scalar();
+        println!("group-norm padding, layer {i}: reference gap {ref_gap:.3}, ours {our_gap:.3}");
+        assert!(
+            ref_gap > 1e-2,
+            "layer {i}: the reference became padding-invariant"
+        );
+        assert!(
+            (our_gap - ref_gap).abs() <= 1e-3,
+            "layer {i}: {our_gap} vs {ref_gap}"
+        );
+    }
+}
+
 #[test]
 fn forward_until_k_equals_full_forward_layer_k() {
     let device = Device::flex();
