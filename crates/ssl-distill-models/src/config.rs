@@ -78,7 +78,8 @@ pub struct SslConfig {
     /// Pre-LN encoder (HF `do_stable_layer_norm`; true for Large models). Default: false.
     #[config(default = false)]
     pub do_stable_layer_norm: bool,
-    /// Epsilon of the encoder and feature-projection LayerNorms (HF `layer_norm_eps`). Default: 1e-5.
+    /// Epsilon of the encoder and feature-projection LayerNorms (HF `layer_norm_eps`).
+    /// Default: 1e-5.
     #[config(default = 1e-5)]
     pub layer_norm_eps: f64,
     /// WavLM relative-position buckets (HF `num_buckets`). Default: 320.
