@@ -189,3 +189,66 @@ impl SslModel {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Distribution, Tensor};
+
+    use super::*;
+    use crate::config::FeatExtractNorm;
+
+    /// Every family and LayerNorm placement builds from a config and gives HF's output layout.
+    #[test]
+    fn random_init_gives_hf_output_layout() {
+        let device = Device::flex();
+        for kind in [ModelKind::Hubert, ModelKind::Wavlm, ModelKind::Wav2vec2] {
+            for pre_ln in [false, true] {
+                let mut config = SslConfig::tiny();
+                config.kind = kind;
+                config.do_stable_layer_norm = pre_ln;
+                if pre_ln {
+                    config.feat_extract_norm = FeatExtractNorm::Layer;
+                    config.conv_bias = true;
+                }
+                let model = config.init(&device);
+                assert_eq!(model.num_layers(), 2);
+                let wave = Tensor::<2>::random([2, 4000], Distribution::Normal(0.0, 0.1), &device);
+                let frames = config.num_frames(4000);
+                assert_eq!(model.num_frames(4000), frames);
+                let out = model.forward(SslInput::new(wave.clone()));
+                assert_eq!(out.cnn_features.dims(), [2, frames, 16]);
+                assert_eq!(out.hidden_states.len(), 3);
+                for h in &out.hidden_states {
+                    assert_eq!(h.dims(), [2, frames, 32]);
+                }
+                assert!(out.frame_mask.is_none());
+                let last = out.last_hidden_state.expect("every layer ran");
+                let same: bool = last.equal(out.hidden_states[2].clone()).all().into_scalar();
+                // post-LN: the last hidden state is the encoder output; pre-LN: it is not
+                // (HF 5.x puts the encoder LayerNorm after the last hidden state).
+                assert_eq!(same, !pre_ln, "{kind:?} pre_ln={pre_ln}");
+                let part = model.forward_until(SslInput::new(wave), 0);
+                assert_eq!(part.hidden_states.len(), 1);
+                assert!(part.last_hidden_state.is_none());
+            }
+        }
+    }
+
+    /// Frame `t` is padded iff `t >= frames(valid samples)`.
+    #[test]
+    fn frame_mask_follows_the_conv_length_rule() {
+        let device = Device::flex();
+        let model = SslConfig::tiny().init(&device);
+        let mut pad = vec![false; 2 * 16000];
+        pad[16000 + 5000..].iter_mut().for_each(|p| *p = true);
+        let mask = Tensor::<2, Bool>::from_data(TensorData::new(pad, [2, 16000]), &device);
+        let wave = Tensor::<2>::zeros([2, 16000], &device);
+        let out = model.forward(SslInput::new(wave).with_padding_mask(mask));
+        let frame_mask: Vec<bool> = out.frame_mask.unwrap().into_data().try_into_vec().unwrap();
+        assert_eq!(frame_mask.len(), 2 * 49);
+        assert_eq!(frame_mask[..49].iter().filter(|p| **p).count(), 0);
+        // 5000 samples -> floor((5000 - 400) / 320) + 1 = 15 valid frames
+        assert_eq!(frame_mask[49..].iter().filter(|p| !**p).count(), 15);
+        assert!(frame_mask[49 + 15..].iter().all(|p| *p));
+    }
+}
