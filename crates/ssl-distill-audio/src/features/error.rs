@@ -45,6 +45,15 @@ pub enum FeatureError {
         /// Its value.
         value: f32,
     },
+    /// The waveform is shorter than one analysis frame. torchaudio 2.11's `kaldi.fbank` /
+    /// `kaldi.mfcc` refuse such input too (an `AssertionError`, with or without `snip_edges`).
+    #[error("waveform of {samples} samples is shorter than one {window_size}-sample frame")]
+    TooShort {
+        /// Number of samples given.
+        samples: usize,
+        /// Samples per frame (`frame_length` at `sample_frequency`).
+        window_size: usize,
+    },
     /// A feature matrix's data length does not match `frames * bins`.
     #[error("feature matrix data has {got} values, expected {frames} x {bins} = {expected}")]
     ShapeMismatch {

@@ -129,6 +129,7 @@ impl FbankConfig {
 /// Per-thread buffers of the frame loop.
 struct Scratch {
     frame: Vec<f32>,
+    fft_in: Vec<f32>,
     spectrum: Vec<Complex<f32>>,
     fft_scratch: Vec<Complex<f32>>,
     power: Vec<f32>,
@@ -292,7 +293,8 @@ impl Fbank {
         self.cfg.num_output_bins()
     }
 
-    /// Number of frames [`Fbank::compute`] returns for `num_samples` samples.
+    /// Number of frames [`Fbank::compute`] returns for `num_samples` samples (0 below
+    /// `min_duration`; `compute` refuses fewer than [`Fbank::window_size`] samples).
     pub fn num_frames(&self, num_samples: usize) -> usize {
         if (num_samples as f64) < self.cfg.min_duration * self.cfg.sample_frequency {
             return 0;
@@ -301,13 +303,23 @@ impl Fbank {
     }
 
     /// Filter-bank features of a mono waveform in `[-1, 1]` (any finite values work; they are
-    /// multiplied by `input_scale`): a `[num_frames, num_bins]` matrix. Signals shorter than
-    /// one frame give 0 frames with `snip_edges` (torchaudio raises an error instead), and
-    /// are reflected as in Kaldi without it.
+    /// multiplied by `input_scale`): a `[num_frames, num_bins]` matrix.
+    ///
+    /// Errors: [`FeatureError::NonFiniteSample`] on a NaN or infinite sample, and
+    /// [`FeatureError::TooShort`] when the signal is shorter than one frame (400 samples by
+    /// default), with or without `snip_edges`, which is what torchaudio 2.11 does (it raises
+    /// an `AssertionError`; Kaldi's own binaries would return 0 frames). A signal shorter than
+    /// `min_duration` gives an empty `[0, num_bins]` matrix, as in torchaudio.
     ///
     /// Frames are computed in parallel (rayon) for signals of at least 256 frames.
     pub fn compute(&self, wave: &[f32]) -> Result<FeatureMatrix, FeatureError> {
         check_finite(wave)?;
+        if wave.len() < self.geom.window_size {
+            return Err(FeatureError::TooShort {
+                samples: wave.len(),
+                window_size: self.geom.window_size,
+            });
+        }
         let frames = self.num_frames(wave.len());
         let bins = self.num_bins();
         let mut data = vec![0.0f32; frames * bins];
@@ -338,6 +350,7 @@ impl Fbank {
     fn scratch(&self) -> Scratch {
         Scratch {
             frame: vec![0.0; self.geom.padded_size],
+            fft_in: vec![0.0; self.geom.padded_size],
             spectrum: self.fft.make_output_vec(),
             fft_scratch: self.fft.make_scratch_vec(),
             power: vec![0.0; self.geom.padded_size / 2 + 1],
@@ -371,23 +384,27 @@ impl Fbank {
         } else {
             0.0
         };
+        // Pre-emphasis (x[-1] = x[0]) and window, written into the zero-padded FFT input; a
+        // forward loop over two read-only slices, which vectorizes.
         let c = cfg.preemphasis_coefficient;
-        if c != 0.0 {
-            for j in (1..n).rev() {
-                x[j] -= c * x[j - 1];
-            }
-            x[0] -= c * x[0];
+        let w = &self.window;
+        let y = &mut s.fft_in;
+        y[0] = (x[0] - c * x[0]) * w[0];
+        for (((o, cur), prev), w) in y[1..n]
+            .iter_mut()
+            .zip(&x[1..])
+            .zip(&x[..n - 1])
+            .zip(&w[1..])
+        {
+            *o = (cur - c * prev) * w;
         }
-        for (v, w) in x.iter_mut().zip(&self.window) {
-            *v *= w;
-        }
-        s.frame[n..].fill(0.0);
+        y[n..].fill(0.0);
         if !cfg.raw_energy {
-            energy = self.log_energy(&s.frame);
+            energy = self.log_energy(y);
         }
         // Buffers are sized by the plan itself, so this cannot fail.
         self.fft
-            .process_with_scratch(&mut s.frame, &mut s.spectrum, &mut s.fft_scratch)
+            .process_with_scratch(y, &mut s.spectrum, &mut s.fft_scratch)
             .expect("FFT buffers are sized by the plan");
         if cfg.use_power {
             for (p, c) in s.power.iter_mut().zip(&s.spectrum) {
@@ -411,9 +428,7 @@ impl Fbank {
         };
         self.mel.apply(&s.power, mel_out);
         if cfg.use_log_fbank {
-            mel_out
-                .iter_mut()
-                .for_each(|v| *v = v.max(f32::EPSILON).ln());
+            super::fastmath::ln_in_place(mel_out, f32::EPSILON);
         }
         if let Some(slot) = energy_slot {
             *slot = energy;

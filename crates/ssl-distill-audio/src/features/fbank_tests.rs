@@ -21,8 +21,12 @@ fn shapes_and_short_signals() {
         (400, 160, 512)
     );
     assert_eq!(fb.compute(&tone(16000, 440.0)).unwrap().shape(), [98, 80]);
-    assert_eq!(fb.compute(&tone(399, 440.0)).unwrap().shape(), [0, 80]);
-    assert_eq!(fb.compute(&[]).unwrap().shape(), [0, 80]);
+    let too_short = |samples| FeatureError::TooShort {
+        samples,
+        window_size: 400,
+    };
+    assert_eq!(fb.compute(&tone(399, 440.0)).unwrap_err(), too_short(399));
+    assert_eq!(fb.compute(&[]).unwrap_err(), too_short(0));
     assert_eq!(fb.compute(&tone(400, 440.0)).unwrap().shape(), [1, 80]);
 
     let cfg = FbankConfig {
@@ -31,9 +35,11 @@ fn shapes_and_short_signals() {
         ..FbankConfig::default()
     };
     let fb = Fbank::new(cfg).unwrap();
-    assert_eq!(fb.compute(&tone(399, 440.0)).unwrap().shape(), [2, 81]);
-    assert_eq!(fb.compute(&tone(3, 440.0)).unwrap().shape(), [0, 81]);
-    assert_eq!(fb.compute(&tone(100, 440.0)).unwrap().shape(), [1, 81]);
+    // (n + 80) / 160 frames, reflected at both ends
+    assert_eq!(fb.compute(&tone(400, 440.0)).unwrap().shape(), [3, 81]);
+    assert_eq!(fb.compute(&tone(559, 440.0)).unwrap().shape(), [3, 81]);
+    assert_eq!(fb.compute(&tone(1000, 440.0)).unwrap().shape(), [6, 81]);
+    assert_eq!(fb.compute(&tone(399, 440.0)).unwrap_err(), too_short(399));
 
     let cfg = FbankConfig {
         min_duration: 0.5,

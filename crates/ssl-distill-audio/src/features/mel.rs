@@ -33,6 +33,43 @@ pub struct MelBanks {
     center_freqs: Vec<f64>,
     /// Number of spectrum bins the bank expects (`fft_size / 2 + 1`).
     num_fft_bins: usize,
+    /// The filters again, each zero-padded to a multiple of [`LANES`] weights (moved left
+    /// where the padding would run past the spectrum) so [`MelBanks::apply`] needs no
+    /// remainder loop: `(start, offset into padded_weights, length)`.
+    padded: Vec<(usize, usize, usize)>,
+    /// Concatenated padded weights.
+    padded_weights: Vec<f32>,
+}
+
+/// SIMD width the padded filters are rounded to.
+const LANES: usize = 4;
+
+/// Zero-pads every filter to a multiple of [`LANES`] weights within `[0, num_fft_bins)`.
+fn pad_filters(
+    starts: &[usize],
+    offsets: &[usize],
+    weights: &[f32],
+    num_fft_bins: usize,
+) -> (Vec<(usize, usize, usize)>, Vec<f32>) {
+    let mut padded = Vec::with_capacity(starts.len());
+    let mut out = Vec::new();
+    for (m, &start) in starts.iter().enumerate() {
+        let w = &weights[offsets[m]..offsets[m + 1]];
+        let len = w.len().div_ceil(LANES) * LANES;
+        let offset = out.len();
+        if len > num_fft_bins {
+            // (tiny FFTs only) keep the filter as it is
+            padded.push((start, offset, w.len()));
+            out.extend_from_slice(w);
+            continue;
+        }
+        let new_start = start.min(num_fft_bins - len);
+        out.extend(std::iter::repeat_n(0.0, start - new_start));
+        out.extend_from_slice(w);
+        out.resize(offset + len, 0.0);
+        padded.push((new_start, offset, len));
+    }
+    (padded, out)
 }
 
 impl MelBanks {
@@ -117,12 +154,15 @@ impl MelBanks {
             }
             offsets.push(weights.len());
         }
+        let (padded, padded_weights) = pad_filters(&starts, &offsets, &weights, half + 1);
         Ok(Self {
             starts,
             offsets,
             weights,
             center_freqs,
             num_fft_bins: half + 1,
+            padded,
+            padded_weights,
         })
     }
 
@@ -172,12 +212,29 @@ impl MelBanks {
     pub fn apply(&self, spectrum: &[f32], out: &mut [f32]) {
         assert_eq!(spectrum.len(), self.num_fft_bins, "spectrum length");
         assert_eq!(out.len(), self.num_bins(), "mel output length");
-        for (m, o) in out.iter_mut().enumerate() {
-            let (start, w) = self.filter(m);
-            let s = &spectrum[start..start + w.len()];
-            *o = dot(w, s);
+        for (o, &(start, offset, len)) in out.iter_mut().zip(&self.padded) {
+            let w = &self.padded_weights[offset..offset + len];
+            let s = &spectrum[start..start + len];
+            *o = if len % LANES == 0 {
+                dot_lanes(w, s)
+            } else {
+                dot(w, s)
+            };
         }
     }
+}
+
+/// Dot product of slices whose common length is a multiple of [`LANES`] (one SIMD register
+/// of accumulators, no remainder).
+#[inline]
+fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    for (x, y) in a.chunks_exact(LANES).zip(b.chunks_exact(LANES)) {
+        for i in 0..LANES {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    (acc[0] + acc[2]) + (acc[1] + acc[3])
 }
 
 /// Dot product with 8 independent accumulators (auto-vectorizes).
@@ -300,6 +357,23 @@ mod tests {
         for m in 0..40 {
             let want: f32 = (0..257).map(|k| dense[m * 257 + k] * spec[k]).sum();
             assert!((out[m] - want).abs() <= 1e-4 * want.abs().max(1.0));
+        }
+        // Filters reaching the last bins (padding moved left) and a tiny FFT (no padding).
+        for (bins, fft, high) in [(80, 512, 0.0), (128, 512, 0.0), (4, 16, 0.0), (4, 4, 0.0)] {
+            let mb = MelBanks::new(bins, fft, 16000.0, 20.0, high).unwrap();
+            let dense = mb.to_dense();
+            let n = fft / 2 + 1;
+            let spec: Vec<f32> = (0..n).map(|k| ((k * 37) % 11) as f32 + 0.5).collect();
+            let mut out = vec![0.0; bins];
+            mb.apply(&spec, &mut out);
+            for m in 0..bins {
+                let want: f32 = (0..n).map(|k| dense[m * n + k] * spec[k]).sum();
+                assert!(
+                    (out[m] - want).abs() <= 1e-4 * want.abs().max(1.0),
+                    "{bins} bins, fft {fft}, filter {m}: {} vs {want}",
+                    out[m]
+                );
+            }
         }
         // Nyquist column is all zero; high_freq = -400 -> 7600 Hz, so bins above ~243 are zero
         assert!((0..40).all(|m| dense[m * 257 + 256] == 0.0));

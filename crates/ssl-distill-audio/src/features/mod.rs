@@ -15,6 +15,7 @@
 
 mod deltas;
 mod error;
+mod fastmath;
 mod fbank;
 mod frame;
 mod matrix;

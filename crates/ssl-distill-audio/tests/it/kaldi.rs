@@ -1,13 +1,13 @@
 //! Parity with `torchaudio.compliance.kaldi.fbank` / `.mfcc` (torchaudio 2.11) on every fixture
 //! written by `tools/reference/fbank.py`, whole matrices at a time.
 //!
-//! Tolerances (max abs difference): 5e-3 on log-Fbank (values up to ~25), 1e-2 on MFCC (values
+//! Every tensor of every file is compared (an unknown key fails the test). Tolerances (max abs difference): 5e-3 on log-Fbank (values up to ~25), 1e-2 on MFCC (values
 //! up to ~100). torchaudio computes in float32, whose rounding alone is ~1e-3 against float64.
 
 use std::path::{Path, PathBuf};
 
 use safetensors::SafeTensors;
-use ssl_distill_audio::{Fbank, FbankConfig, FeatureMatrix, Mfcc, MfccConfig};
+use ssl_distill_audio::{Fbank, FbankConfig, FeatureError, FeatureMatrix, Mfcc, MfccConfig};
 
 fn fixtures() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kaldi");
@@ -51,6 +51,7 @@ fn fbank_config(sr: f32, bins: usize, energy: bool) -> FbankConfig {
     FbankConfig {
         sample_frequency: f64::from(sr),
         use_energy: energy,
+        snip_edges: true,
         ..FbankConfig::default().with_num_mel_bins(bins)
     }
 }
@@ -72,6 +73,7 @@ fn mfcc_config(sr: f32, bins: usize, ceps: usize, energy: bool) -> MfccConfig {
 #[test]
 fn fbank_and_mfcc_match_torchaudio_on_every_fixture() {
     let mut checked = 0;
+    let mut short_checked = false;
     let (mut worst_fbank, mut worst_mfcc) = (0.0f32, 0.0f32);
     for path in fixtures() {
         let bytes = std::fs::read(&path).unwrap();
@@ -81,12 +83,26 @@ fn fbank_and_mfcc_match_torchaudio_on_every_fixture() {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let keys: Vec<String> = st.names().into_iter().map(str::to_string).collect();
         if !keys.iter().any(|k| k.starts_with("fbank")) {
-            // torchaudio refuses a signal shorter than one frame; we return [0, bins].
-            let f = Fbank::new(fbank_config(sr, 80, false))
-                .unwrap()
-                .compute(&wave)
-                .unwrap();
-            assert_eq!((f.frames, f.bins), (0, 80), "{name}");
+            // torchaudio refuses a signal shorter than one frame (AssertionError), snipped or
+            // not; so do we, with a typed error.
+            for snip_edges in [true, false] {
+                let cfg = FbankConfig {
+                    snip_edges,
+                    ..fbank_config(sr, 80, false)
+                };
+                let err = Fbank::new(cfg.clone()).unwrap().compute(&wave).unwrap_err();
+                let want = FeatureError::TooShort {
+                    samples: wave.len(),
+                    window_size: 400,
+                };
+                assert_eq!(err, want, "{name}");
+                let mfcc = MfccConfig {
+                    fbank: cfg,
+                    ..mfcc_config(sr, 23, 13, false)
+                };
+                assert_eq!(Mfcc::new(mfcc).unwrap().compute(&wave).unwrap_err(), want);
+            }
+            short_checked = true;
             continue;
         }
         for key in keys.iter().filter(|k| *k != "wave" && *k != "sample_rate") {
@@ -128,10 +144,28 @@ fn fbank_and_mfcc_match_torchaudio_on_every_fixture() {
                         .compute(&wave),
                     1e-2,
                 ),
+                "fbank80_nosnip" => (
+                    Fbank::new(FbankConfig {
+                        snip_edges: false,
+                        ..fbank_config(sr, 80, false)
+                    })
+                    .unwrap()
+                    .compute(&wave),
+                    5e-3,
+                ),
+                "mfcc_nosnip" => (
+                    {
+                        let mut cfg = mfcc_config(sr, 23, 13, false);
+                        cfg.fbank.snip_edges = false;
+                        Mfcc::new(cfg).unwrap().compute(&wave)
+                    },
+                    1e-2,
+                ),
                 other => panic!("{name}: unexpected fixture key {other}"),
             };
             let got = got.unwrap();
             let (diff, t, b) = max_diff(&got, &want, &format!("{name}/{key}"));
+            println!("{name}/{key}: max abs diff {diff:.2e} (frame {t}, bin {b})");
             assert!(
                 diff <= tol,
                 "{name}/{key}: max abs diff {diff} > {tol} at frame {t}, bin {b}: ours {}, torchaudio {}",
@@ -146,7 +180,9 @@ fn fbank_and_mfcc_match_torchaudio_on_every_fixture() {
             checked += 1;
         }
     }
-    assert!(checked >= 40, "only {checked} matrices checked");
+    // 7 fixtures with 8 matrices each, and the one shorter than a frame.
+    assert_eq!(checked, 56, "matrices checked");
+    assert!(short_checked, "the shorter-than-a-frame fixture is missing");
     println!(
         "{checked} matrices; worst fbank diff {worst_fbank:e}, worst mfcc diff {worst_mfcc:e}"
     );
