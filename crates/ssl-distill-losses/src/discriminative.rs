@@ -66,6 +66,11 @@ impl CodewordHead {
         }
     }
 
+    /// Centroids fitted by [`KMeans`](crate::KMeans) on teacher features (identity projection).
+    pub fn from_kmeans(kmeans: &crate::KMeans, tau: f32, device: &Device) -> Self {
+        Self::from_centroids(kmeans.centroids_tensor(device), tau)
+    }
+
     /// Log-posteriors over codewords `[batch, frames, codewords]`.
     pub fn log_posteriors(&self, h: Tensor<3>) -> Tensor<3> {
         let [b, t, _] = h.dims();

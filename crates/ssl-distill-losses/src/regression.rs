@@ -20,14 +20,21 @@ pub fn cosine_similarity(a: Tensor<3>, b: Tensor<3>) -> Tensor<2> {
     cos.squeeze_dim(2)
 }
 
-fn check(pred: &Tensor<3>, target: &Tensor<3>) -> (usize, usize) {
+/// Masked mean over valid frames of `per_frame(pred, target)` (`[batch, frames]`).
+fn frame_mean(
+    pred: Tensor<3>,
+    target: Tensor<3>,
+    padding: Option<&Tensor<2, Bool>>,
+    per_frame: impl FnOnce(Tensor<3>, Tensor<3>) -> Tensor<2>,
+) -> Tensor<1> {
     assert_eq!(
         pred.dims(),
         target.dims(),
         "prediction and target shapes differ"
     );
     let [b, t, _] = pred.dims();
-    (b, t)
+    let w = valid_weights(padding, b, t, &pred);
+    masked_mean(per_frame(pred, target), w)
 }
 
 /// `mean |pred - target|` over valid frames and all dimensions.
@@ -35,18 +42,16 @@ fn check(pred: &Tensor<3>, target: &Tensor<3>) -> (usize, usize) {
 /// # Shapes
 /// `pred`, `target`: `[batch, frames, dim]`; `padding`: `[batch, frames]` (true = padded)
 pub fn l1(pred: Tensor<3>, target: Tensor<3>, padding: Option<&Tensor<2, Bool>>) -> Tensor<1> {
-    let (b, t) = check(&pred, &target);
-    let w = valid_weights(padding, b, t, &pred);
-    let per_frame = (pred - target).abs().mean_dim(2).squeeze_dim(2);
-    masked_mean(per_frame, w)
+    frame_mean(pred, target, padding, |p, t| {
+        (p - t).abs().mean_dim(2).squeeze_dim(2)
+    })
 }
 
 /// `mean (pred - target)²` over valid frames and all dimensions (MSE).
 pub fn l2(pred: Tensor<3>, target: Tensor<3>, padding: Option<&Tensor<2, Bool>>) -> Tensor<1> {
-    let (b, t) = check(&pred, &target);
-    let w = valid_weights(padding, b, t, &pred);
-    let per_frame = (pred - target).powi_scalar(2).mean_dim(2).squeeze_dim(2);
-    masked_mean(per_frame, w)
+    frame_mean(pred, target, padding, |p, t| {
+        (p - t).powi_scalar(2).mean_dim(2).squeeze_dim(2)
+    })
 }
 
 /// `mean (1 - cos(pred, target))` over valid frames.
@@ -55,10 +60,9 @@ pub fn cosine_distance(
     target: Tensor<3>,
     padding: Option<&Tensor<2, Bool>>,
 ) -> Tensor<1> {
-    let (b, t) = check(&pred, &target);
-    let w = valid_weights(padding, b, t, &pred);
-    let cos = cosine_similarity(pred, target);
-    masked_mean(cos.neg() + 1.0, w)
+    frame_mean(pred, target, padding, |p, t| {
+        cosine_similarity(p, t).neg() + 1.0
+    })
 }
 
 /// `mean -log σ(cos(pred, target))` over valid frames (DistilHuBERT's cosine term).
@@ -67,8 +71,7 @@ pub fn log_sigmoid_cosine(
     target: Tensor<3>,
     padding: Option<&Tensor<2, Bool>>,
 ) -> Tensor<1> {
-    let (b, t) = check(&pred, &target);
-    let w = valid_weights(padding, b, t, &pred);
-    let cos = cosine_similarity(pred, target);
-    masked_mean(log_sigmoid(cos).neg(), w)
+    frame_mean(pred, target, padding, |p, t| {
+        log_sigmoid(cosine_similarity(p, t)).neg()
+    })
 }

@@ -54,6 +54,10 @@ pub struct LossSpec {
     /// Its weight in the total. Default 1.
     #[serde(default = "one")]
     pub weight: f32,
+    /// Temperature of the `disc` term's posteriors; `None` keeps the head's own τ (HuBERT: 0.1).
+    /// Ignored by the other kinds.
+    #[serde(default)]
+    pub tau: Option<f32>,
 }
 
 fn one() -> f32 {
@@ -63,7 +67,17 @@ fn one() -> f32 {
 impl LossSpec {
     /// A term of `kind` with `weight`.
     pub fn new(kind: LossKind, weight: f32) -> Self {
-        Self { kind, weight }
+        Self {
+            kind,
+            weight,
+            tau: None,
+        }
+    }
+
+    /// The same term with temperature `tau` (for `disc`).
+    pub fn with_tau(mut self, tau: f32) -> Self {
+        self.tau = Some(tau);
+        self
     }
 }
 
@@ -87,12 +101,20 @@ pub struct LossOutput {
 /// Checks a list of terms: non-empty, finite non-negative weights.
 ///
 /// # Errors
-/// [`LossError::NoTerms`], [`LossError::BadWeight`].
+/// [`LossError::NoTerms`], [`LossError::BadWeight`], [`LossError::BadTau`].
 pub fn validate(specs: &[LossSpec]) -> Result<(), LossError> {
     if specs.is_empty() {
         return Err(LossError::NoTerms);
     }
     for s in specs {
+        if let Some(tau) = s.tau
+            && !(tau.is_finite() && tau > 0.0)
+        {
+            return Err(LossError::BadTau {
+                kind: s.kind.name(),
+                tau,
+            });
+        }
         if !(s.weight.is_finite() && s.weight >= 0.0) {
             return Err(LossError::BadWeight {
                 kind: s.kind.name(),
@@ -124,7 +146,17 @@ pub fn compute(
             LossKind::L2 => l2(p, t, padding),
             LossKind::Cos => cosine_distance(p, t, padding),
             LossKind::LogsigCos => log_sigmoid_cosine(p, t, padding),
-            LossKind::Disc => discriminative(p, t, head.ok_or(LossError::MissingHead)?, padding),
+            LossKind::Disc => {
+                let head = head.ok_or(LossError::MissingHead)?;
+                match s.tau {
+                    Some(tau) => {
+                        let mut h = head.clone();
+                        h.tau = tau;
+                        discriminative(p, t, &h, padding)
+                    }
+                    None => discriminative(p, t, head, padding),
+                }
+            }
         };
         let weighted = value.clone() * s.weight;
         total = Some(match total {

@@ -17,6 +17,19 @@ pub enum TargetError {
         /// Layers available.
         layers: usize,
     },
+    /// Calibration batches disagree with each other.
+    #[error("calibration: {what}: expected {expected}, got {got}")]
+    Calibration {
+        /// What differs.
+        what: &'static str,
+        /// Expected count or size.
+        expected: usize,
+        /// Count or size found.
+        got: usize,
+    },
+    /// No calibration frames were accumulated.
+    #[error("calibration: no valid frames accumulated")]
+    NoFrames,
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {

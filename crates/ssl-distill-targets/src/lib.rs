@@ -3,15 +3,17 @@
 //! # Modules
 //! - [`LayerTargets`] and its strategies [`Fixed`], [`MeanOfLastK`], [`Clustered`],
 //!   [`Autoregressive`];
-//! - [`linear_cka`], [`cka_matrix`]: layer similarity;
+//! - [`linear_cka`], [`cka_matrix`]: layer similarity, on [`CalibrationFeatures`];
 //! - [`cluster`] with a [`Linkage`]: hierarchical clustering into groups;
 //! - errors: [`TargetError`].
 
+mod calibration;
 mod cka;
 mod cluster;
 mod error;
 mod strategy;
 
+pub use calibration::CalibrationFeatures;
 pub use cka::{cka_matrix, linear_cka};
 pub use cluster::{Groups, Linkage, cluster};
 pub use error::TargetError;

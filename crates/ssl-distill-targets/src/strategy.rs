@@ -5,6 +5,7 @@
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
+use crate::calibration::CalibrationFeatures;
 use crate::cka::cka_matrix;
 use crate::cluster::{Groups, Linkage, cluster};
 use crate::error::TargetError;
@@ -22,6 +23,9 @@ pub trait LayerTargets: std::fmt::Debug + Send + Sync {
     fn targets(&self, hidden_states: &[Tensor<3>]) -> Vec<Tensor<3>>;
     /// The groups of layers averaged into each target, for logs and `student.json`.
     fn groups(&self) -> Groups;
+    /// A JSON description for logs and `student.json`: `strategy`, `groups`, and the
+    /// strategy's settings (for [`Clustered`], the linkage and the CKA matrix).
+    fn describe(&self) -> serde_json::Value;
 }
 
 fn mean_of(hidden_states: &[Tensor<3>], layers: &[usize]) -> Tensor<3> {
@@ -76,6 +80,9 @@ impl LayerTargets for Fixed {
     fn groups(&self) -> Groups {
         self.layers.iter().map(|&i| vec![i]).collect()
     }
+    fn describe(&self) -> serde_json::Value {
+        serde_json::json!({ "strategy": "fixed", "groups": self.groups(), "config": self })
+    }
 }
 
 /// One target: the mean of the last `k` layers (LightHuBERT uses the last 8).
@@ -115,6 +122,9 @@ impl LayerTargets for MeanOfLastK {
     }
     fn groups(&self) -> Groups {
         vec![(self.num_layers - self.k + 1..=self.num_layers).collect()]
+    }
+    fn describe(&self) -> serde_json::Value {
+        serde_json::json!({ "strategy": "mean_of_last_k", "groups": self.groups(), "config": self })
     }
 }
 
@@ -171,6 +181,30 @@ impl Clustered {
         })
     }
 
+    /// Clusters the layers accumulated in `features` (valid frames of a calibration set) into
+    /// `k` groups; hidden-state indices follow `features.first_layer()`.
+    ///
+    /// # Errors
+    /// [`TargetError::NoFrames`] if nothing was accumulated; [`TargetError::BadK`].
+    pub fn from_calibration(
+        features: &CalibrationFeatures,
+        k: usize,
+        linkage: Linkage,
+        contiguous: bool,
+        device: &burn::tensor::Device,
+    ) -> Result<Self, TargetError> {
+        if features.frames() == 0 || features.num_layers() == 0 {
+            return Err(TargetError::NoFrames);
+        }
+        Self::calibrate(
+            &features.to_tensors(device),
+            features.first_layer(),
+            k,
+            linkage,
+            contiguous,
+        )
+    }
+
     /// Writes the groups and CKA matrix as JSON.
     ///
     /// # Errors
@@ -215,6 +249,9 @@ impl LayerTargets for Clustered {
     fn groups(&self) -> Groups {
         self.groups.clone()
     }
+    fn describe(&self) -> serde_json::Value {
+        serde_json::json!({ "strategy": "clustered", "groups": self.groups(), "config": self })
+    }
 }
 
 /// GenDistiller's targets: layers 1..=L in order, one per generation step.
@@ -238,5 +275,8 @@ impl LayerTargets for Autoregressive {
     }
     fn groups(&self) -> Groups {
         (1..=self.num_layers).map(|i| vec![i]).collect()
+    }
+    fn describe(&self) -> serde_json::Value {
+        serde_json::json!({ "strategy": "autoregressive", "groups": self.groups(), "config": self })
     }
 }

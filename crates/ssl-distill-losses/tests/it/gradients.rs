@@ -12,22 +12,21 @@ const TARGET: [f32; 12] = [
     0.1, 0.4, -0.5, 0.2, 0.3, 0.7, -0.1, -0.6, 0.9, 0.2, 0.4, -0.2,
 ];
 
+fn head(device: &Device) -> CodewordHead {
+    let codewords = vec![
+        1.0f32, 0.0, 0.0, 0.0, 1.0, 0.0, 0.5, 0.5, 0.5, -1.0, 0.2, 0.0,
+    ];
+    CodewordHead::from_centroids(
+        Tensor::from_data(TensorData::new(codewords, [4, 3]), device),
+        0.5,
+    )
+}
+
 fn loss_value(kind: LossKind, pred: &[f32], device: &Device) -> f32 {
     let p = Tensor::<3>::from_data(TensorData::new(pred.to_vec(), [1, 4, 3]), device);
     let t = Tensor::<3>::from_data(TensorData::new(TARGET.to_vec(), [1, 4, 3]), device);
     let m = mask(&[false, false, false, true], [1, 4], device);
-    let head = CodewordHead::from_centroids(
-        Tensor::from_data(
-            TensorData::new(
-                vec![
-                    1.0f32, 0.0, 0.0, 0.0, 1.0, 0.0, 0.5, 0.5, 0.5, -1.0, 0.2, 0.0,
-                ],
-                [4, 3],
-            ),
-            device,
-        ),
-        0.5,
-    );
+    let head = head(device);
     let out = compute(&[LossSpec::new(kind, 1.0)], p, t, Some(&m), Some(&head)).unwrap();
     out.total
         .into_data()
@@ -51,18 +50,7 @@ fn gradients_match_finite_differences() {
             Tensor::<3>::from_data(TensorData::new(PRED.to_vec(), [1, 4, 3]), &ad).require_grad();
         let t = Tensor::<3>::from_data(TensorData::new(TARGET.to_vec(), [1, 4, 3]), &ad);
         let m = mask(&[false, false, false, true], [1, 4], &ad);
-        let head = CodewordHead::from_centroids(
-            Tensor::from_data(
-                TensorData::new(
-                    vec![
-                        1.0f32, 0.0, 0.0, 0.0, 1.0, 0.0, 0.5, 0.5, 0.5, -1.0, 0.2, 0.0,
-                    ],
-                    [4, 3],
-                ),
-                &ad,
-            ),
-            0.5,
-        );
+        let head = head(&ad);
         let out = compute(
             &[LossSpec::new(kind, 1.0)],
             p.clone(),

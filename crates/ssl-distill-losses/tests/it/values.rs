@@ -159,3 +159,45 @@ fn specs_parse_from_toml_like_json() {
     assert!(serde_json::from_str::<LossSpec>(r#"{"kind": "l1", "wieght": 2}"#).is_err());
     assert!(serde_json::from_str::<LossSpec>(r#"{"kind": "huber"}"#).is_err());
 }
+
+#[test]
+fn tau_overrides_the_head_and_kmeans_builds_a_head() {
+    use ssl_distill_losses::{KMeans, LossOutput};
+    let d = Device::flex();
+    // k-means on the four target/prediction frames with k = 2.
+    let rows = [1.0f32, 0.0, 0.0, 2.0, 1.0, 1.0, 3.0, 0.0];
+    let km = KMeans::fit(&rows, 2, 2, 20, 5).unwrap();
+    assert_eq!(km.assign(&rows).unwrap().len(), 4);
+    let head = CodewordHead::from_kmeans(&km, 0.1, &d);
+    assert_eq!(head.codewords.dims(), [2, 2]);
+
+    let (p, t) = pair(&d);
+    let run = |spec: LossSpec, head: &CodewordHead| -> LossOutput {
+        compute(&[spec], p.clone(), t.clone(), None, Some(head)).unwrap()
+    };
+    // A spec tau of 0.5 equals a head built with tau 0.5.
+    let mut head_half = head.clone();
+    head_half.tau = 0.5;
+    let a = scalar(run(LossSpec::new(LossKind::Disc, 1.0).with_tau(0.5), &head).total);
+    let b = scalar(run(LossSpec::new(LossKind::Disc, 1.0), &head_half).total);
+    let c = scalar(run(LossSpec::new(LossKind::Disc, 1.0), &head).total);
+    close(a, b);
+    assert!((a - c).abs() > 1e-4, "tau had no effect: {a} vs {c}");
+    assert_eq!(
+        compute(
+            &[LossSpec::new(LossKind::Disc, 1.0).with_tau(0.0)],
+            p,
+            t,
+            None,
+            Some(&head)
+        )
+        .unwrap_err(),
+        LossError::BadTau {
+            kind: "disc",
+            tau: 0.0
+        }
+    );
+    let spec: LossSpec =
+        serde_json::from_str(r#"{"kind": "disc", "weight": 0.5, "tau": 0.1}"#).unwrap();
+    assert_eq!(spec, LossSpec::new(LossKind::Disc, 0.5).with_tau(0.1));
+}

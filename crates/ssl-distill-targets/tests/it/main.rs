@@ -1,5 +1,6 @@
 //! Integration tests of ssl-distill-targets.
 
+mod calibration;
 mod cka;
 mod clustering;
 mod strategies;
