@@ -28,7 +28,7 @@ fn ln_normal(x: f32) -> f32 {
 /// `f32::ln`, so they give `+inf` exactly as before.
 pub(crate) fn ln_in_place(values: &mut [f32], floor: f32) {
     debug_assert!(floor.is_normal() && floor > 0.0);
-    if values.iter().any(|v| !(*v <= f32::MAX)) {
+    if values.iter().any(|v| !v.is_finite()) {
         values.iter_mut().for_each(|v| *v = v.max(floor).ln());
         return;
     }
