@@ -5,7 +5,9 @@ rolloff 0.99) on fixed test signals, for the SNR test of ssl-distill-audio's rub
 Requires: pip install torch==2.11.0 torchaudio==2.11.0 safetensors numpy
 
 Writes crates/ssl-distill-audio/tests/fixtures/resample/<case>.safetensors with `input`,
-`output` (torchaudio's, at 16 kHz) and `rates` = [in_rate, out_rate].
+`output` (torchaudio's default resample, at 16 kHz), `output_hq` (torchaudio with a long
+Kaiser filter: lowpass_filter_width=64, rolloff=0.95), `ideal` (the analytic signal evaluated
+at 16 kHz) and `rates` = [in_rate, out_rate].
 """
 
 import math
@@ -39,8 +41,12 @@ def main():
     for sr in [8000, 22050, 44100, 48000]:
         x = torch.from_numpy(signal(sr))
         y = F.resample(x, sr, 16000)
+        # A long Kaiser-windowed filter, closer to ours (rubato: 256 taps, cutoff 0.95).
+        y_hq = F.resample(x, sr, 16000, lowpass_filter_width=64, rolloff=0.95,
+                          resampling_method="sinc_interp_kaiser")
         ideal = torch.from_numpy(signal(sr, n=y.shape[0]))
-        save_file({"input": x, "output": y.contiguous(), "ideal": ideal,
+        save_file({"input": x, "output": y.contiguous(),
+                   "output_hq": y_hq.contiguous(), "ideal": ideal,
                    "rates": torch.tensor([float(sr), 16000.0])},
                   str(OUT / f"from_{sr}.safetensors"))
         print(sr, tuple(x.shape), tuple(y.shape))

@@ -9,8 +9,9 @@
 //! of the lower Nyquist frequency) whose exact 16 kHz samples are known: the SNR of our output
 //! against the exact answer is 45.9, 50.1, 54.7 and 53.5 dB from 8, 22.05, 44.1 and 48 kHz,
 //! against 29.7, 32.3, 32.3 and 32.3 dB for torchaudio's default `functional.resample`
-//! (`lowpass_filter_width=6`, `rolloff=0.99`, a much shorter filter); the two outputs differ by
-//! 28–31 dB. Energy above the output's Nyquist frequency is removed, not aliased.
+//! (`lowpass_filter_width=6`, `rolloff=0.99`, a much shorter filter); over the same interior the
+//! two outputs agree to 29.5–32.6 dB (torchaudio's own error), and ours agrees with torchaudio's
+//! long Kaiser filter (`lowpass_filter_width=64`, `rolloff=0.95`) to 45.9–54.7 dB. Energy above the output's Nyquist frequency is removed, not aliased.
 
 use rubato::{
     Resampler, SincFixedIn, SincInterpolationParameters, SincInterpolationType, WindowFunction,
