@@ -7,7 +7,7 @@
 //!
 //! A bad utterance stops the loader with its error by default. With
 //! [`LoaderConfig::skip_bad_audio`], it is left out of its batch and reported in
-//! [`LoadedBatch::skipped`], so the caller can log and count it.
+//! [`LoadedBatch::skipped`], so the caller can log it; [`Loader::skipped_total`] counts them.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -94,6 +94,7 @@ pub struct Loader {
     stop: Arc<AtomicBool>,
     worker: Option<JoinHandle<()>>,
     batches_per_epoch: usize,
+    skipped_total: usize,
 }
 
 impl Loader {
@@ -136,6 +137,7 @@ impl Loader {
             stop,
             worker: Some(worker),
             batches_per_epoch,
+            skipped_total: 0,
         })
     }
 
@@ -143,13 +145,22 @@ impl Loader {
     pub fn batches_per_epoch(&self) -> usize {
         self.batches_per_epoch
     }
+
+    /// Utterances left out (with `skip_bad_audio`) in all batches yielded so far.
+    pub fn skipped_total(&self) -> usize {
+        self.skipped_total
+    }
 }
 
 impl Iterator for Loader {
     type Item = Result<LoadedBatch, AudioError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.rx.as_ref()?.recv().ok()
+        let item = self.rx.as_ref()?.recv().ok()?;
+        if let Ok(batch) = &item {
+            self.skipped_total += batch.skipped.len();
+        }
+        Some(item)
     }
 }
 

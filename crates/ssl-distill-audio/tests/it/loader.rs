@@ -236,10 +236,10 @@ fn bad_audio_stops_the_loader_by_default_and_is_skipped_on_request() {
         skip_bad_audio: true,
         ..base
     };
-    let batches: Vec<_> = Loader::new(ds, skip, Cursor::default())
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let mut loader = Loader::new(ds, skip, Cursor::default()).unwrap();
+    assert_eq!(loader.skipped_total(), 0);
+    let batches: Vec<_> = loader.by_ref().map(Result::unwrap).collect();
+    assert_eq!(loader.skipped_total(), 1);
     let indices: Vec<usize> = batches
         .iter()
         .flat_map(|b| b.batch.indices.clone())
