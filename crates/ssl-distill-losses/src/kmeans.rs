@@ -41,8 +41,23 @@ impl SplitMix64 {
     }
 }
 
+/// Squared Euclidean distance, accumulated in 8 lanes so the compiler vectorises it.
 fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+    let mut lanes = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            let d = x[l] - y[l];
+            lanes[l] += d * d;
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 /// Nearest centroid and its squared distance for every row, in parallel over row chunks.
