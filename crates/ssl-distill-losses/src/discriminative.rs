@@ -8,6 +8,7 @@
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Bool, Device, Tensor, TensorData};
 
+use crate::error::LossError;
 use crate::mask::{masked_mean, valid_weights};
 
 /// A projection and codeword embeddings: `logits_c = cos(W h + b, e_c) / τ`.
@@ -54,6 +55,36 @@ impl CodewordHead {
             codewords: e,
             tau,
         }
+    }
+
+    /// HuBERT's head from PyTorch-layout tensors as the models crate hands them over:
+    /// `final_proj.weight` `[proj, hidden]`, `final_proj.bias` `[proj]`, `label_embs_concat`
+    /// `[codewords, proj]`.
+    ///
+    /// # Errors
+    /// [`LossError::HeadShape`] if the bias or the codewords do not match the projection size.
+    pub fn from_tensors(
+        final_proj_weight: Tensor<2>,
+        final_proj_bias: Tensor<1>,
+        label_embs: Tensor<2>,
+        tau: f32,
+    ) -> Result<Self, LossError> {
+        let [proj, _] = final_proj_weight.dims();
+        let [bias] = final_proj_bias.dims();
+        let [_, emb] = label_embs.dims();
+        if bias != proj || emb != proj {
+            return Err(LossError::HeadShape {
+                proj,
+                bias,
+                codeword_dim: emb,
+            });
+        }
+        Ok(Self {
+            proj_weight: Some(final_proj_weight.transpose()),
+            proj_bias: Some(final_proj_bias),
+            codewords: label_embs,
+            tau,
+        })
     }
 
     /// Centroids `[k, dim]` used directly on hidden states (no projection).

@@ -23,6 +23,19 @@ pub enum LossError {
         /// Its temperature.
         tau: f32,
     },
+    /// HuBERT head tensors whose sizes disagree.
+    #[error(
+        "codeword head: final_proj has {proj} outputs but its bias has {bias} and the \
+         codewords have dimension {codeword_dim}"
+    )]
+    HeadShape {
+        /// Rows of `final_proj.weight`.
+        proj: usize,
+        /// Length of `final_proj.bias`.
+        bias: usize,
+        /// Columns of `label_embs_concat`.
+        codeword_dim: usize,
+    },
     /// A `disc` term without a codeword head.
     #[error(
         "loss `disc` needs a codeword head: a HuBERT checkpoint with final_proj and \

@@ -201,3 +201,33 @@ fn tau_overrides_the_head_and_kmeans_builds_a_head() {
         serde_json::from_str(r#"{"kind": "disc", "weight": 0.5, "tau": 0.1}"#).unwrap();
     assert_eq!(spec, LossSpec::new(LossKind::Disc, 0.5).with_tau(0.1));
 }
+
+#[test]
+fn hubert_head_from_tensors_uses_pytorch_layout() {
+    use burn::tensor::{Tensor, TensorData};
+    let d = Device::flex();
+    // final_proj.weight (PyTorch [proj, hidden]) = [[1, 2], [0, 1]], bias 0, h = (1, 1):
+    // W h = (3, 1); codewords (1, 0), (0, 1) -> cos = (3, 1) / √10; τ = 1.
+    let w = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 2.0, 0.0, 1.0], [2, 2]), &d);
+    let b = Tensor::<1>::zeros([2], &d);
+    let e = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 0.0, 0.0, 1.0], [2, 2]), &d);
+    let head = CodewordHead::from_tensors(w.clone(), b, e.clone(), 1.0).unwrap();
+    let lp: Vec<f32> = head
+        .log_posteriors(t3(&[1.0, 1.0], [1, 1, 2], &d))
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec()
+        .unwrap();
+    let (c1, c2) = (3.0 / 10f32.sqrt(), 1.0 / 10f32.sqrt());
+    let lse = (c1.exp() + c2.exp()).ln();
+    close(lp[0], c1 - lse);
+    close(lp[1], c2 - lse);
+    assert_eq!(
+        CodewordHead::from_tensors(w, Tensor::<1>::zeros([3], &d), e, 0.1).unwrap_err(),
+        LossError::HeadShape {
+            proj: 2,
+            bias: 3,
+            codeword_dim: 2
+        }
+    );
+}
