@@ -26,35 +26,39 @@ pub struct CodewordHead {
 }
 
 impl CodewordHead {
-    /// HuBERT's head from PyTorch-layout tensors: `final_proj.weight` `[proj, hidden]`,
+    /// HuBERT's head from PyTorch-layout values: `final_proj.weight` `[proj, hidden]`,
     /// `final_proj.bias` `[proj]`, `label_embs_concat` `[codewords, proj]` (row-major values).
     ///
-    /// # Panics
-    /// If a data length does not match its shape.
+    /// # Errors
+    /// [`LossError::HeadData`] if a shape is not 2-D or a value count does not match its
+    /// shape; [`LossError::HeadShape`] as [`CodewordHead::from_tensors`].
     pub fn from_hubert(
         final_proj_weight: (&[usize], &[f32]),
         final_proj_bias: &[f32],
         label_embs: (&[usize], &[f32]),
         tau: f32,
         device: &Device,
-    ) -> Self {
-        let [proj, hidden]: [usize; 2] = final_proj_weight
-            .0
-            .try_into()
-            .expect("2-D final_proj.weight");
-        let w = Tensor::<2>::from_data(
-            TensorData::new(final_proj_weight.1.to_vec(), [proj, hidden]),
+    ) -> Result<Self, LossError> {
+        let matrix = |tensor: &'static str, (shape, values): (&[usize], &[f32])| {
+            match <[usize; 2]>::try_from(shape) {
+                Ok([r, c]) if r * c == values.len() => Ok(Tensor::<2>::from_data(
+                    TensorData::new(values.to_vec(), [r, c]),
+                    device,
+                )),
+                _ => Err(LossError::HeadData {
+                    tensor,
+                    shape: shape.to_vec(),
+                    values: values.len(),
+                }),
+            }
+        };
+        let w = matrix("final_proj.weight", final_proj_weight)?;
+        let e = matrix("label_embs_concat", label_embs)?;
+        let b = Tensor::<1>::from_data(
+            TensorData::new(final_proj_bias.to_vec(), [final_proj_bias.len()]),
             device,
         );
-        let b = Tensor::<1>::from_data(TensorData::new(final_proj_bias.to_vec(), [proj]), device);
-        let [n, d]: [usize; 2] = label_embs.0.try_into().expect("2-D label_embs_concat");
-        let e = Tensor::<2>::from_data(TensorData::new(label_embs.1.to_vec(), [n, d]), device);
-        Self {
-            proj_weight: Some(w.transpose()),
-            proj_bias: Some(b),
-            codewords: e,
-            tau,
-        }
+        Self::from_tensors(w, b, e, tau)
     }
 
     /// HuBERT's head from PyTorch-layout tensors as the models crate hands them over:

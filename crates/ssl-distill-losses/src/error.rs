@@ -23,6 +23,16 @@ pub enum LossError {
         /// Its temperature.
         tau: f32,
     },
+    /// A head tensor whose values do not fill its (2-D) shape.
+    #[error("codeword head: `{tensor}` has shape {shape:?} but {values} values")]
+    HeadData {
+        /// The checkpoint tensor name.
+        tensor: &'static str,
+        /// Its declared shape.
+        shape: Vec<usize>,
+        /// Number of values given.
+        values: usize,
+    },
     /// HuBERT head tensors whose sizes disagree.
     #[error(
         "codeword head: final_proj has {proj} outputs but its bias has {bias} and the \

@@ -110,7 +110,22 @@ fn hubert_head_projection_and_temperature() {
         (&[2, 2], &[1.0, 0.0, 0.0, 1.0]),
         0.5,
         &d,
-    );
+    )
+    .unwrap();
+    assert!(matches!(
+        CodewordHead::from_hubert(
+            (&[2, 2], &[1.0; 3]),
+            &[0.0; 2],
+            (&[2, 2], &[1.0; 4]),
+            0.1,
+            &d
+        ),
+        Err(LossError::HeadData {
+            tensor: "final_proj.weight",
+            values: 3,
+            ..
+        })
+    ));
     let s = |x: f32| 1.0 / (1.0 + (-x).exp());
     let want = (s(2.0) - s(-2.0)) * 2.0;
     let got = scalar(discriminative(
