@@ -1,1 +1,21 @@
 #![doc = include_str!("../README.md")]
+
+pub mod checkpoint;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod params;
+pub mod trainer;
+
+pub use checkpoint::{
+    CheckpointMeta, LoopState, RngState, checkpoint_dir, clean_tmp_dirs, complete_checkpoints,
+    latest_checkpoint, load_checkpoint, prune_checkpoints, write_checkpoint,
+};
+pub use config::{DecayKind, NanPolicy, TrainConfig};
+pub use error::TrainError;
+pub use metrics::{MetricsRow, MetricsWriter, read_metrics};
+pub use params::{clip_global_norm, global_grad_norm};
+pub use trainer::{
+    DataSource, ProgressMode, RunOptions, StepModel, StepOutput, TrainOutcome, adamw_from_config,
+    train, train_with_optimizer,
+};

@@ -1,0 +1,338 @@
+//! The hand-written training loop (see the crate docs for why not burn-train's Learner).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};
+use burn::tensor::Tensor;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::checkpoint::{
+    LoopState, RngState, clean_tmp_dirs, latest_checkpoint, load_checkpoint, prune_checkpoints,
+    write_checkpoint,
+};
+use crate::config::{NanPolicy, TrainConfig};
+use crate::error::TrainError;
+use crate::metrics::{MetricsRow, MetricsWriter};
+use crate::params::clip_global_norm;
+
+/// What a model returns for one (micro-)batch.
+#[derive(Debug, Clone)]
+pub struct StepOutput {
+    /// The scalar loss (shape `[1]`) that is back-propagated.
+    pub loss: Tensor<1>,
+    /// Named components of the loss (shape `[1]` each), logged but not back-propagated separately.
+    pub terms: Vec<(String, Tensor<1>)>,
+}
+
+/// A trainable model: computes its loss on a batch. It must live on an autodiff device.
+pub trait StepModel: Module {
+    /// The batch type the data source yields.
+    type Batch;
+    /// Forward pass and loss (no backward: the loop does it).
+    fn loss(&self, batch: &Self::Batch) -> StepOutput;
+}
+
+/// A resumable stream of batches.
+pub trait DataSource {
+    /// The batch type.
+    type Batch;
+    /// The next batch. `rng` is the loop's RNG (checkpointed): use it for random crops/masks so a
+    /// resumed run draws the same numbers.
+    fn next_batch(
+        &mut self,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Self::Batch, Box<dyn std::error::Error + Send + Sync>>;
+    /// The position after the last batch returned, saved in checkpoints.
+    fn cursor(&self) -> serde_json::Value;
+    /// Moves to a position previously returned by [`cursor`](Self::cursor).
+    fn restore(
+        &mut self,
+        cursor: &serde_json::Value,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+}
+
+/// How progress is shown on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProgressMode {
+    /// A progress bar on a TTY, plain `tracing` info lines (every `log_every` steps) otherwise.
+    #[default]
+    Auto,
+    /// Plain lines only.
+    Plain,
+    /// Nothing but the metrics file.
+    Off,
+}
+
+/// Where and how to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Output directory (`metrics.jsonl`, `checkpoints/`).
+    pub out_dir: PathBuf,
+    /// Continue from the newest complete checkpoint in `out_dir` (a fresh start if there is none).
+    pub resume: bool,
+    /// Stop after this step even if `max_steps` is larger (the schedule still follows
+    /// `max_steps`); used to split a run into several jobs and by tests to simulate pre-emption.
+    /// A checkpoint is written at the stop step.
+    pub stop_after: Option<u64>,
+    /// Progress display.
+    pub progress: ProgressMode,
+}
+
+impl RunOptions {
+    /// Options for a fresh run in `out_dir` with default progress display.
+    pub fn new(out_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            out_dir: out_dir.into(),
+            resume: false,
+            stop_after: None,
+            progress: ProgressMode::Auto,
+        }
+    }
+}
+
+/// Result of a run.
+#[derive(Debug)]
+pub struct TrainOutcome<M> {
+    /// The trained model.
+    pub model: M,
+    /// Last completed step.
+    pub step: u64,
+    /// Step the run resumed from (`None` for a fresh start).
+    pub resumed_from: Option<u64>,
+    /// Steps skipped by the `skip_step` NaN policy (whole run, including before a resume).
+    pub skipped_steps: u64,
+    /// Loss of the last step.
+    pub last_loss: f64,
+}
+
+/// The AdamW optimizer described by `cfg` (betas, eps, weight decay; no burn-side clipping,
+/// the loop clips by global norm itself).
+pub fn adamw_from_config(cfg: &TrainConfig) -> ModuleOptimizer {
+    AdamWConfig::new()
+        .with_beta_1(cfg.beta1)
+        .with_beta_2(cfg.beta2)
+        .with_epsilon(cfg.eps)
+        .with_weight_decay(cfg.weight_decay)
+        .init()
+}
+
+/// Runs training with AdamW from `cfg`. See [`train_with_optimizer`].
+pub fn train<M, D>(
+    cfg: &TrainConfig,
+    opts: &RunOptions,
+    model: M,
+    data: &mut D,
+) -> Result<TrainOutcome<M>, TrainError>
+where
+    M: StepModel,
+    D: DataSource<Batch = M::Batch>,
+{
+    train_with_optimizer(cfg, opts, model, adamw_from_config(cfg), data)
+}
+
+fn scalar(t: Tensor<1>) -> f64 {
+    f64::from(t.into_scalar::<f32>())
+}
+
+fn device_seed(seed: u64, step: u64) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ step.wrapping_mul(0xD1B5_4A32_D192_ED03)
+}
+
+/// Runs training with a caller-built optimizer (e.g. parameter groups with their own learning
+/// rates via `ModuleOptimizer::with_group`; the scheduled lr is passed to `step`).
+///
+/// Per step `s` (1-based): reseed the model's devices from `(seed, s)` (dropout is reproducible
+/// across resumes), draw `grad_accum` batches, back-propagate `loss / grad_accum` for each,
+/// clip the summed gradients to `clip_grad_norm` (global norm), AdamW step with `lr_at(s)`,
+/// log every `log_every`, checkpoint every `checkpoint_every` and at the end.
+pub fn train_with_optimizer<M, D>(
+    cfg: &TrainConfig,
+    opts: &RunOptions,
+    mut model: M,
+    mut optim: ModuleOptimizer,
+    data: &mut D,
+) -> Result<TrainOutcome<M>, TrainError>
+where
+    M: StepModel,
+    D: DataSource<Batch = M::Batch>,
+{
+    cfg.validate()?;
+    let out = &opts.out_dir;
+    let config_json = serde_json::to_value(cfg).unwrap_or(serde_json::Value::Null);
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut start = 0;
+    let mut skipped = 0;
+    let mut resumed_from = None;
+    if opts.resume {
+        let removed = clean_tmp_dirs(out)?;
+        if removed > 0 {
+            tracing::info!(removed, "removed incomplete temporary checkpoint directories");
+        }
+        if let Some((step, dir)) = latest_checkpoint(out)? {
+            let (m, o, state) = load_checkpoint(&dir, model, optim)?;
+            model = m;
+            optim = o;
+            rng = state
+                .rng
+                .restore()
+                .ok_or_else(|| TrainError::ckpt(&dir, "malformed RNG state"))?;
+            data.restore(&state.data_cursor)
+                .map_err(|e| TrainError::Data {
+                    step,
+                    message: e.to_string(),
+                })?;
+            start = step;
+            skipped = state.skipped_steps;
+            resumed_from = Some(step);
+            tracing::info!(step, dir = %dir.display(), "resuming");
+        }
+    }
+    let mut metrics = MetricsWriter::open(out, start)?;
+    let end = opts.stop_after.map_or(cfg.max_steps, |s| s.min(cfg.max_steps));
+    let bar = make_bar(opts.progress, start, cfg.max_steps);
+    let devices = model.devices();
+    let mut last_loss = f64::NAN;
+    let mut window_start = Instant::now();
+    let mut window_steps = 0u64;
+    let accum = cfg.grad_accum;
+
+    for step in start + 1..=end {
+        let lr = cfg.lr_at(step);
+        for d in &devices {
+            d.seed(device_seed(cfg.seed, step));
+        }
+        let mut acc = GradientsAccumulator::<M>::new();
+        let mut loss_sum = 0.0;
+        let mut term_sums: Vec<(String, f64)> = Vec::new();
+        let mut bad_loss = false;
+        for _ in 0..accum {
+            let batch = data.next_batch(&mut rng).map_err(|e| TrainError::Data {
+                step,
+                message: e.to_string(),
+            })?;
+            let out = model.loss(&batch);
+            let l = scalar(out.loss.clone());
+            loss_sum += l;
+            for (i, (name, t)) in out.terms.into_iter().enumerate() {
+                let v = scalar(t);
+                match term_sums.get_mut(i) {
+                    Some(e) => e.1 += v,
+                    None => term_sums.push((name, v)),
+                }
+            }
+            if !l.is_finite() {
+                bad_loss = true;
+                continue;
+            }
+            let loss = if accum > 1 {
+                out.loss.div_scalar(f64::from(accum))
+            } else {
+                out.loss
+            };
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            acc.accumulate(&model, grads);
+        }
+        let loss = loss_sum / f64::from(accum);
+        last_loss = loss;
+        let mut grads = acc.grads();
+        let grad_norm = if bad_loss {
+            f64::NAN
+        } else {
+            clip_global_norm(&model, &mut grads, cfg.clip_grad_norm)
+        };
+        let bad = if bad_loss {
+            Some("loss")
+        } else if !grad_norm.is_finite() {
+            Some("grad_norm")
+        } else {
+            None
+        };
+        match (bad, cfg.nan_policy) {
+            (Some(what), NanPolicy::Stop) => {
+                if let Some(b) = &bar {
+                    b.abandon();
+                }
+                return Err(TrainError::NonFinite { step, what });
+            }
+            (Some(what), NanPolicy::SkipStep) => {
+                skipped += 1;
+                tracing::warn!(step, what, skipped, "non-finite value, step skipped");
+            }
+            (None, _) => model = optim.step(lr, model, grads),
+        }
+        window_steps += 1;
+
+        if step % cfg.log_every == 0 || step == end {
+            let sec_per_step = window_start.elapsed().as_secs_f64() / window_steps as f64;
+            let terms = term_sums
+                .iter()
+                .map(|(n, v)| (n.clone(), serde_json::json!(v / f64::from(accum))))
+                .collect();
+            metrics.write(&MetricsRow {
+                step,
+                loss,
+                lr,
+                grad_norm,
+                sec_per_step,
+                skipped_steps: skipped,
+                terms,
+                extra: serde_json::Map::new(),
+            })?;
+            let line = format!(
+                "step {step}/{} loss {loss:.5} lr {lr:.3e} grad_norm {grad_norm:.4} {:.2} steps/s",
+                cfg.max_steps,
+                1.0 / sec_per_step.max(1e-12)
+            );
+            match (&bar, opts.progress) {
+                (Some(b), _) => b.set_message(line),
+                (None, ProgressMode::Off) => {}
+                (None, _) => eprintln!("{line}"),
+            }
+            window_start = Instant::now();
+            window_steps = 0;
+        }
+        if let Some(b) = &bar {
+            b.set_position(step);
+        }
+
+        let due = cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0;
+        if due || step == end {
+            let state = LoopState {
+                step,
+                rng: RngState::capture(&rng),
+                skipped_steps: skipped,
+                data_cursor: data.cursor(),
+            };
+            write_checkpoint(out, &model, &optim, &state, config_json.clone())?;
+            prune_checkpoints(out, cfg.keep_last_n)?;
+        }
+    }
+    if let Some(b) = &bar {
+        b.finish();
+    }
+    Ok(TrainOutcome {
+        model,
+        step: end.max(start),
+        resumed_from,
+        skipped_steps: skipped,
+        last_loss,
+    })
+}
+
+fn make_bar(mode: ProgressMode, start: u64, total: u64) -> Option<ProgressBar> {
+    if mode != ProgressMode::Auto || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(total);
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise}] {msg}")
+    {
+        bar.set_style(style);
+    }
+    bar.set_position(start);
+    Some(bar)
+}
