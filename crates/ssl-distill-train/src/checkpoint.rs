@@ -158,7 +158,10 @@ pub fn clean_tmp_dirs(out: &Path) -> Result<usize, TrainError> {
     for entry in rd {
         let entry = entry.map_err(|e| TrainError::io(&root, e))?;
         let name = entry.file_name();
-        if name.to_str().is_some_and(|n| n.starts_with("step-") && n.contains(".tmp-")) {
+        if name
+            .to_str()
+            .is_some_and(|n| n.starts_with("step-") && n.contains(".tmp-"))
+        {
             let p = entry.path();
             fs::remove_dir_all(&p).map_err(|e| TrainError::io(&p, e))?;
             n += 1;
@@ -271,7 +274,10 @@ pub fn load_checkpoint<M: Module>(
     if meta.format_version != FORMAT_VERSION {
         return Err(TrainError::ckpt(
             dir.join(META_FILE),
-            format!("format_version {} (expected {FORMAT_VERSION})", meta.format_version),
+            format!(
+                "format_version {} (expected {FORMAT_VERSION})",
+                meta.format_version
+            ),
         ));
     }
     let mp = dir.join(MODEL_FILE);

@@ -142,7 +142,11 @@ impl TrainConfig {
             return Err(bad("lr", "must be finite and > 0", self.lr));
         }
         if !(0.0..=1.0).contains(&self.warmup_fraction) {
-            return Err(bad("warmup_fraction", "must be in [0, 1]", self.warmup_fraction));
+            return Err(bad(
+                "warmup_fraction",
+                "must be in [0, 1]",
+                self.warmup_fraction,
+            ));
         }
         if let Some(w) = self.warmup_steps
             && w > self.max_steps
@@ -150,7 +154,11 @@ impl TrainConfig {
             return Err(bad("warmup_steps", "must be <= max_steps", w));
         }
         if !(0.0..=1.0).contains(&self.final_lr_ratio) {
-            return Err(bad("final_lr_ratio", "must be in [0, 1]", self.final_lr_ratio));
+            return Err(bad(
+                "final_lr_ratio",
+                "must be in [0, 1]",
+                self.final_lr_ratio,
+            ));
         }
         if !(0.0..1.0).contains(&self.beta1) {
             return Err(bad("beta1", "must be in [0, 1)", self.beta1));
@@ -162,10 +170,18 @@ impl TrainConfig {
             return Err(bad("eps", "must be finite and > 0", self.eps));
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            return Err(bad("weight_decay", "must be finite and >= 0", self.weight_decay));
+            return Err(bad(
+                "weight_decay",
+                "must be finite and >= 0",
+                self.weight_decay,
+            ));
         }
         if !(self.clip_grad_norm.is_finite() && self.clip_grad_norm >= 0.0) {
-            return Err(bad("clip_grad_norm", "must be finite and >= 0", self.clip_grad_norm));
+            return Err(bad(
+                "clip_grad_norm",
+                "must be finite and >= 0",
+                self.clip_grad_norm,
+            ));
         }
         if self.grad_accum == 0 {
             return Err(bad("grad_accum", "must be >= 1", self.grad_accum));
@@ -199,7 +215,9 @@ impl TrainConfig {
         match self.decay {
             DecayKind::Constant => self.lr,
             DecayKind::Linear => self.lr * (1.0 - (1.0 - r) * p),
-            DecayKind::Cosine => self.lr * (r + (1.0 - r) * 0.5 * (1.0 + (std::f64::consts::PI * p).cos())),
+            DecayKind::Cosine => {
+                self.lr * (r + (1.0 - r) * 0.5 * (1.0 + (std::f64::consts::PI * p).cos()))
+            }
         }
     }
 }

@@ -64,8 +64,8 @@ impl MetricsWriter {
 
     /// Appends one row and flushes it.
     pub fn write(&mut self, row: &MetricsRow) -> Result<(), TrainError> {
-        let mut line = serde_json::to_string(row)
-            .map_err(|e| TrainError::ckpt(&self.path, e.to_string()))?;
+        let mut line =
+            serde_json::to_string(row).map_err(|e| TrainError::ckpt(&self.path, e.to_string()))?;
         line.push('\n');
         self.file
             .write_all(line.as_bytes())

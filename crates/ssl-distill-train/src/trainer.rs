@@ -171,7 +171,10 @@ where
     if opts.resume {
         let removed = clean_tmp_dirs(out)?;
         if removed > 0 {
-            tracing::info!(removed, "removed incomplete temporary checkpoint directories");
+            tracing::info!(
+                removed,
+                "removed incomplete temporary checkpoint directories"
+            );
         }
         if let Some((step, dir)) = latest_checkpoint(out)? {
             let (m, o, state) = load_checkpoint(&dir, model, optim)?;
@@ -193,7 +196,9 @@ where
         }
     }
     let mut metrics = MetricsWriter::open(out, start)?;
-    let end = opts.stop_after.map_or(cfg.max_steps, |s| s.min(cfg.max_steps));
+    let end = opts
+        .stop_after
+        .map_or(cfg.max_steps, |s| s.min(cfg.max_steps));
     let bar = make_bar(opts.progress, start, cfg.max_steps);
     let devices = model.devices();
     let mut last_loss = f64::NAN;
@@ -329,7 +334,8 @@ fn make_bar(mode: ProgressMode, start: u64, total: u64) -> Option<ProgressBar> {
         return None;
     }
     let bar = ProgressBar::new(total);
-    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise}] {msg}")
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise}] {msg}")
     {
         bar.set_style(style);
     }
