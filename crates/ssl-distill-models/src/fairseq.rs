@@ -6,7 +6,7 @@
 //!
 //! | field | from |
 //! |---|---|
-//! | family | `self_attn.relative_attention_bias` / `grep_linear` → WavLM; `label_embs_concat` / `final_proj` → HuBERT; `quantizer` / `project_q` → wav2vec 2.0; else HuBERT |
+//! | family | `self_attn.relative_attention_bias` / `grep_linear` → WavLM; `quantizer` / `project_q` → wav2vec 2.0; `label_embs_concat` / `final_proj` → HuBERT; else HuBERT |
 //! | widths, layers, FFN | `post_extract_proj`, `encoder.layers.N`, `fc1` shapes |
 //! | conv stack | `feature_extractor.conv_layers.N.0.weight` shapes; strides from kernels (10→5, else 2) |
 //! | extractor norm, conv bias | `conv_layers.N.2.1.weight` → layer norm, `conv_layers.0.2.weight` → group norm; `.0.bias` |
@@ -177,7 +177,7 @@ pub fn load_fairseq(
 }
 
 /// The HF name of a fairseq tensor name.
-pub fn rename(key: &str) -> String {
+fn rename(key: &str) -> String {
     const TABLE: &[(&str, &str)] = &[
         (
             ".self_attn.relative_attention_bias.",
@@ -231,11 +231,11 @@ pub fn infer_config(dict: &StateDict, overrides: &FairseqOverrides) -> Result<Ss
     let has = |pred: &dyn Fn(&str) -> bool| dict.keys().any(|k| pred(k));
     let kind = if has(&|k| k.contains("relative_attention_bias") || k.contains("grep_linear")) {
         ModelKind::Wavlm
-    } else if has(&|k| k == "label_embs_concat" || k.starts_with("final_proj.")) {
-        ModelKind::Hubert
     } else if has(&|k| k.starts_with("quantizer.") || k.starts_with("project_q.")) {
+        // Before HuBERT: wav2vec 2.0 checkpoints have a `final_proj` too.
         ModelKind::Wav2vec2
     } else {
+        // `label_embs_concat` / `final_proj` (HuBERT's head), or no family marker at all.
         ModelKind::Hubert
     };
     let proj = shape("post_extract_proj.weight")
@@ -310,4 +310,171 @@ pub fn infer_config(dict: &StateDict, overrides: &FairseqOverrides) -> Result<Ss
     }
     config.validate()?;
     Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fairseq-named state dict with the given shapes (zeros).
+    fn dict(shapes: &[(&str, &[usize])]) -> StateDict {
+        shapes
+            .iter()
+            .map(|(k, s)| {
+                let n = s.iter().product();
+                ((*k).to_string(), StateTensor::new(s.to_vec(), vec![0.0; n]))
+            })
+            .collect()
+    }
+
+    /// A 2-layer, 64-wide model with a 2-layer conv stack (kernels 10, 3).
+    fn base(extra: &[(&str, &[usize])]) -> StateDict {
+        let mut shapes: Vec<(&str, &[usize])> = vec![
+            ("feature_extractor.conv_layers.0.0.weight", &[32, 1, 10]),
+            ("feature_extractor.conv_layers.0.2.weight", &[32]),
+            ("feature_extractor.conv_layers.0.2.bias", &[32]),
+            ("feature_extractor.conv_layers.1.0.weight", &[32, 32, 3]),
+            ("layer_norm.weight", &[32]),
+            ("post_extract_proj.weight", &[128, 32]),
+            ("encoder.pos_conv.0.weight_v", &[128, 8, 16]),
+            ("encoder.layers.0.fc1.weight", &[256, 128]),
+            ("encoder.layers.1.fc1.weight", &[256, 128]),
+        ];
+        shapes.extend_from_slice(extra);
+        dict(&shapes)
+    }
+
+    #[test]
+    fn renames_every_fairseq_module() {
+        let cases = [
+            (
+                "feature_extractor.conv_layers.3.0.weight",
+                "feature_extractor.conv_layers.3.conv.weight",
+            ),
+            (
+                "feature_extractor.conv_layers.0.2.bias",
+                "feature_extractor.conv_layers.0.layer_norm.bias",
+            ),
+            (
+                "feature_extractor.conv_layers.5.2.1.weight",
+                "feature_extractor.conv_layers.5.layer_norm.weight",
+            ),
+            ("layer_norm.weight", "feature_projection.layer_norm.weight"),
+            (
+                "post_extract_proj.bias",
+                "feature_projection.projection.bias",
+            ),
+            (
+                "encoder.pos_conv.0.weight_g",
+                "encoder.pos_conv_embed.conv.weight_g",
+            ),
+            (
+                "encoder.layers.1.self_attn.k_proj.weight",
+                "encoder.layers.1.attention.k_proj.weight",
+            ),
+            (
+                "encoder.layers.0.self_attn_layer_norm.bias",
+                "encoder.layers.0.layer_norm.bias",
+            ),
+            (
+                "encoder.layers.0.self_attn.relative_attention_bias.weight",
+                "encoder.layers.0.attention.rel_attn_embed.weight",
+            ),
+            (
+                "encoder.layers.2.self_attn.grep_linear.bias",
+                "encoder.layers.2.attention.gru_rel_pos_linear.bias",
+            ),
+            (
+                "encoder.layers.2.self_attn.grep_a",
+                "encoder.layers.2.attention.gru_rel_pos_const",
+            ),
+            (
+                "encoder.layers.4.fc1.weight",
+                "encoder.layers.4.feed_forward.intermediate_dense.weight",
+            ),
+            (
+                "encoder.layers.4.fc2.bias",
+                "encoder.layers.4.feed_forward.output_dense.bias",
+            ),
+            (
+                "encoder.layers.4.final_layer_norm.weight",
+                "encoder.layers.4.final_layer_norm.weight",
+            ),
+            ("encoder.layer_norm.weight", "encoder.layer_norm.weight"),
+            ("mask_emb", "masked_spec_embed"),
+            ("final_proj.weight", "final_proj.weight"),
+            ("label_embs_concat", "label_embs_concat"),
+        ];
+        for (from, to) in cases {
+            assert_eq!(rename(from), to, "{from}");
+        }
+    }
+
+    #[test]
+    fn infers_a_post_ln_group_norm_hubert() {
+        let c = infer_config(
+            &base(&[("label_embs_concat", &[5, 4])]),
+            &FairseqOverrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.kind, ModelKind::Hubert);
+        assert_eq!((c.hidden_size, c.num_hidden_layers), (128, 2));
+        assert_eq!(c.intermediate_size, 256);
+        assert_eq!(c.num_attention_heads, 2);
+        assert_eq!(c.conv_dim, vec![32, 32]);
+        assert_eq!(c.conv_kernel, vec![10, 3]);
+        assert_eq!(c.conv_stride, vec![5, 2]);
+        assert_eq!(c.feat_extract_norm, FeatExtractNorm::Group);
+        assert!(!c.conv_bias && !c.do_stable_layer_norm && c.feat_proj_layer_norm);
+        assert_eq!(
+            (c.num_conv_pos_embeddings, c.num_conv_pos_embedding_groups),
+            (16, 16)
+        );
+    }
+
+    #[test]
+    fn wav2vec2_with_final_proj_is_not_hubert() {
+        let d = base(&[
+            ("final_proj.weight", &[16, 128]),
+            ("quantizer.vars", &[1, 8, 16]),
+        ]);
+        let c = infer_config(&d, &FairseqOverrides::default()).unwrap();
+        assert_eq!(c.kind, ModelKind::Wav2vec2);
+    }
+
+    #[test]
+    fn layer_norm_extractor_implies_pre_ln_unless_overridden() {
+        let d = base(&[
+            ("feature_extractor.conv_layers.0.2.1.weight", &[32]),
+            ("feature_extractor.conv_layers.0.0.bias", &[32]),
+            (
+                "encoder.layers.0.self_attn.relative_attention_bias.weight",
+                &[40, 2],
+            ),
+        ]);
+        let c = infer_config(&d, &FairseqOverrides::default()).unwrap();
+        assert_eq!(c.kind, ModelKind::Wavlm);
+        assert_eq!(c.feat_extract_norm, FeatExtractNorm::Layer);
+        assert!(c.conv_bias && c.do_stable_layer_norm);
+        assert_eq!(c.num_buckets, 40);
+        let o = FairseqOverrides {
+            num_attention_heads: Some(4),
+            layer_norm_first: Some(false),
+            conv_stride: Some(vec![4, 3]),
+        };
+        let c = infer_config(&d, &o).unwrap();
+        assert!(!c.do_stable_layer_norm);
+        assert_eq!(c.num_attention_heads, 4);
+        assert_eq!(c.conv_stride, vec![4, 3]);
+    }
+
+    #[test]
+    fn malformed_dicts_say_what_is_missing() {
+        let err = infer_config(&StateDict::new(), &FairseqOverrides::default()).unwrap_err();
+        assert!(err.contains("post_extract_proj"), "{err}");
+        let mut d = base(&[]);
+        d.remove("feature_extractor.conv_layers.0.0.weight");
+        let err = infer_config(&d, &FairseqOverrides::default()).unwrap_err();
+        assert!(err.contains("conv"), "{err}");
+    }
 }
