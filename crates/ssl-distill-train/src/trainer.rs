@@ -49,6 +49,11 @@ pub trait DataSource {
     ) -> Result<Self::Batch, Box<dyn std::error::Error + Send + Sync>>;
     /// The position after the last batch returned, saved in checkpoints.
     fn cursor(&self) -> serde_json::Value;
+    /// Extra values merged into the next `metrics.jsonl` row (called once per logged step), e.g.
+    /// `audio_sec_per_sec` accumulated since the previous call. Default: none.
+    fn log_extra(&mut self) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::Map::new()
+    }
     /// Moves to a position previously returned by [`cursor`](Self::cursor).
     fn restore(
         &mut self,
@@ -286,7 +291,7 @@ where
                 sec_per_step,
                 skipped_steps: skipped,
                 terms,
-                extra: serde_json::Map::new(),
+                extra: data.log_extra(),
             })?;
             let line = format!(
                 "step {step}/{} loss {loss:.5} lr {lr:.3e} grad_norm {grad_norm:.4} {:.2} steps/s",
