@@ -37,7 +37,7 @@ use crate::config::{FeatExtractNorm, ModelKind, SslConfig};
 use crate::error::LoadError;
 use crate::load::{LoadReport, load_hf_state_dict};
 use crate::model::SslModel;
-use crate::state::{StateDict, StateTensor};
+use crate::state::{FloatKind, StateDict, StateTensor, floats_from_le_bytes};
 
 /// What a fairseq checkpoint's tensors cannot tell.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -93,27 +93,16 @@ pub fn read_pytorch(path: &Path, top_level_key: Option<&str>) -> Result<StateDic
             path: path.into(),
             message: e.to_string(),
         })?;
-        let data: Vec<f32> = match tensor.dtype() {
-            DType::F32 => bytes
-                .chunks_exact(4)
-                .map(|c| f32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-            DType::F64 => bytes
-                .chunks_exact(8)
-                .map(|c| f64::from_ne_bytes(c.try_into().expect("8 bytes")) as f32)
-                .collect(),
-            DType::BF16 => bytes
-                .chunks_exact(2)
-                .map(|c| f32::from_bits(u32::from(u16::from_ne_bytes([c[0], c[1]])) << 16))
-                .collect(),
-            DType::F16 => bytes
-                .chunks_exact(2)
-                .map(|c| crate::state::f16_to_f32(u16::from_ne_bytes([c[0], c[1]])))
-                .collect(),
+        let kind = match tensor.dtype() {
+            DType::F32 => FloatKind::F32,
+            DType::F64 => FloatKind::F64,
+            DType::F16 => FloatKind::F16,
+            DType::BF16 => FloatKind::BF16,
             // Integer and bool buffers (e.g. fairseq's `_float_tensor`, step counters) carry no
             // weights.
             _ => continue,
         };
+        let data = floats_from_le_bytes(kind, &bytes);
         dict.insert(
             name.clone(),
             StateTensor::new(tensor.shape().to_vec(), data),

@@ -52,24 +52,11 @@ pub fn read_safetensors(path: &Path) -> Result<StateDict, LoadError> {
         })?;
     let mut dict = StateDict::new();
     for (name, view) in st.tensors() {
-        let raw = view.data();
-        let data: Vec<f32> = match view.dtype() {
-            Dtype::F32 => raw
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-            Dtype::F64 => raw
-                .chunks_exact(8)
-                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
-                .collect(),
-            Dtype::F16 => raw
-                .chunks_exact(2)
-                .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
-                .collect(),
-            Dtype::BF16 => raw
-                .chunks_exact(2)
-                .map(|c| f32::from_bits(u32::from(u16::from_le_bytes([c[0], c[1]])) << 16))
-                .collect(),
+        let kind = match view.dtype() {
+            Dtype::F32 => FloatKind::F32,
+            Dtype::F64 => FloatKind::F64,
+            Dtype::F16 => FloatKind::F16,
+            Dtype::BF16 => FloatKind::BF16,
             other => {
                 return Err(LoadError::Dtype {
                     path: path.into(),
@@ -78,6 +65,7 @@ pub fn read_safetensors(path: &Path) -> Result<StateDict, LoadError> {
                 });
             }
         };
+        let data = floats_from_le_bytes(kind, view.data());
         dict.insert(
             name,
             StateTensor {
@@ -121,8 +109,40 @@ pub fn write_safetensors(dict: &StateDict, path: &Path) -> Result<(), ExportErro
     })
 }
 
+/// The float encodings a checkpoint may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FloatKind {
+    F32,
+    F64,
+    F16,
+    BF16,
+}
+
+/// Little-endian values of `kind` as `f32` (safetensors is little-endian; burn's PyTorch reader
+/// returns native-endian bytes, which is little-endian on every target we build for).
+pub(crate) fn floats_from_le_bytes(kind: FloatKind, raw: &[u8]) -> Vec<f32> {
+    match kind {
+        FloatKind::F32 => raw
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+        FloatKind::F64 => raw
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
+            .collect(),
+        FloatKind::F16 => raw
+            .chunks_exact(2)
+            .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+            .collect(),
+        FloatKind::BF16 => raw
+            .chunks_exact(2)
+            .map(|c| f32::from_bits(u32::from(u16::from_le_bytes([c[0], c[1]])) << 16))
+            .collect(),
+    }
+}
+
 /// IEEE half to single precision.
-pub(crate) fn f16_to_f32(h: u16) -> f32 {
+fn f16_to_f32(h: u16) -> f32 {
     let sign = u32::from(h >> 15) << 31;
     let exp = (h >> 10) & 0x1f;
     let frac = u32::from(h & 0x3ff);
