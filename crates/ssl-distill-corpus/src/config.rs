@@ -1,0 +1,100 @@
+//! Corpus presets and configuration.
+use serde::Serialize;
+
+use crate::error::CorpusError;
+
+/// Size preset of a corpus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// A few hundred clips, seconds to make.
+    Ci,
+    /// About 2 h of utterances.
+    Small,
+    /// About 20 h of utterances.
+    Full,
+}
+
+impl std::str::FromStr for Preset {
+    type Err = CorpusError;
+    fn from_str(s: &str) -> Result<Self, CorpusError> {
+        match s {
+            "ci" => Ok(Self::Ci),
+            "small" => Ok(Self::Small),
+            "full" => Ok(Self::Full),
+            other => Err(CorpusError::InvalidConfig {
+                reason: format!("unknown preset {other:?} (expected ci, small or full)"),
+            }),
+        }
+    }
+}
+
+/// Everything that determines a corpus (together with the espeak-ng version).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CorpusConfig {
+    /// The preset these values came from.
+    pub preset: Preset,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Number of synthetic speakers (at most [`crate::MAX_SPEAKERS`]).
+    pub speakers: usize,
+    /// Utterances in `train.jsonl`.
+    pub train_utts: usize,
+    /// Utterances in `valid.jsonl`.
+    pub valid_utts: usize,
+    /// Utterances in `test.jsonl`.
+    pub test_utts: usize,
+    /// Probability that an utterance joins two sentences.
+    pub join_prob: f64,
+    /// Keyword-spotting clips per class in train / valid / test.
+    pub ks_per_class: [usize; 3],
+    /// espeak-ng volume (0-200); 45 keeps resampled audio from clipping.
+    pub volume: i32,
+    /// Directory of the WordNet `data.*` files.
+    pub wordnet_dir: std::path::PathBuf,
+}
+
+impl CorpusConfig {
+    /// The values of a preset with the default seed 0.
+    pub fn preset(preset: Preset) -> Self {
+        let (speakers, train, valid, test, ks) = match preset {
+            Preset::Ci => (24, 120, 30, 30, [10, 3, 3]),
+            Preset::Small => (100, 1800, 100, 100, [200, 20, 20]),
+            Preset::Full => (300, 18000, 1000, 1000, [1000, 100, 100]),
+        };
+        Self {
+            preset,
+            seed: 0,
+            speakers,
+            train_utts: train,
+            valid_utts: valid,
+            test_utts: test,
+            join_prob: 0.5,
+            ks_per_class: ks,
+            volume: 45,
+            wordnet_dir: crate::text::WORDNET_DIR.into(),
+        }
+    }
+
+    /// Same config with another seed.
+    #[must_use]
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Check the values.
+    pub fn validate(&self) -> Result<(), CorpusError> {
+        let bad = |reason: &str| Err(CorpusError::InvalidConfig { reason: reason.into() });
+        if self.speakers < 3 || self.speakers > crate::voices::MAX_SPEAKERS {
+            return bad("speakers must be in 3..=320 (espeak-ng voice-list limit)");
+        }
+        if !(0.0..=1.0).contains(&self.join_prob) {
+            return bad("join_prob must be in [0, 1]");
+        }
+        if !(1..=200).contains(&self.volume) {
+            return bad("volume must be in 1..=200");
+        }
+        Ok(())
+    }
+}

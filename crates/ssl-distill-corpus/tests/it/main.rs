@@ -1,0 +1,5 @@
+//! Integration tests of the corpus generator.
+
+#[cfg(feature = "espeak")]
+mod ci_corpus;
+mod config;
