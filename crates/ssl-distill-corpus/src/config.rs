@@ -85,7 +85,11 @@ impl CorpusConfig {
 
     /// Check the values.
     pub fn validate(&self) -> Result<(), CorpusError> {
-        let bad = |reason: &str| Err(CorpusError::InvalidConfig { reason: reason.into() });
+        let bad = |reason: &str| {
+            Err(CorpusError::InvalidConfig {
+                reason: reason.into(),
+            })
+        };
         if self.speakers < 3 || self.speakers > crate::voices::MAX_SPEAKERS {
             return bad("speakers must be in 3..=320 (espeak-ng voice-list limit)");
         }

@@ -6,10 +6,14 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum CorpusError {
     /// The crate was built without the `espeak` feature.
-    #[error("espeak-ng support not compiled in: install it (`apt-get install libespeak-ng-dev`) and build with the `espeak` feature")]
+    #[error(
+        "espeak-ng support not compiled in: install it (`apt-get install libespeak-ng-dev`) and build with the `espeak` feature"
+    )]
     EspeakMissing,
     /// The espeak-ng data directory was not found.
-    #[error("espeak-ng data directory not found at {path} (install `espeak-ng-data`, or set ESPEAK_DATA_PATH to the directory containing it)")]
+    #[error(
+        "espeak-ng data directory not found at {path} (install `espeak-ng-data`, or set ESPEAK_DATA_PATH to the directory containing it)"
+    )]
     EspeakDataMissing {
         /// Where it was looked for.
         path: PathBuf,

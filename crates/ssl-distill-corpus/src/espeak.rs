@@ -2,7 +2,10 @@
 //!
 //! libespeak-ng keeps global state: one synthesizer per process. [`Engine`] is guarded by a
 //! process-wide mutex in [`crate::synth`], never used from two threads at once.
-#![allow(unsafe_code, reason = "FFI to libespeak-ng; each unsafe block carries a SAFETY note")]
+#![allow(
+    unsafe_code,
+    reason = "FFI to libespeak-ng; each unsafe block carries a SAFETY note"
+)]
 
 use std::cell::RefCell;
 use std::ffi::{CStr, CString, c_char, c_int, c_short, c_uint, c_void};
@@ -27,7 +30,12 @@ type Callback = extern "C" fn(*mut c_short, c_int, *mut Event) -> c_int;
 
 #[link(name = "espeak-ng")]
 unsafe extern "C" {
-    fn espeak_Initialize(output: c_int, buflength: c_int, path: *const c_char, options: c_int) -> c_int;
+    fn espeak_Initialize(
+        output: c_int,
+        buflength: c_int,
+        path: *const c_char,
+        options: c_int,
+    ) -> c_int;
     fn espeak_SetSynthCallback(cb: Callback);
     fn espeak_SetVoiceByName(name: *const c_char) -> c_int;
     fn espeak_SetParameter(parameter: c_int, value: c_int, relative: c_int) -> c_int;
@@ -108,7 +116,11 @@ pub(crate) struct Engine {
 }
 
 fn check(call: &'static str, code: c_int) -> Result<(), CorpusError> {
-    if code == 0 { Ok(()) } else { Err(CorpusError::Espeak { call, code }) }
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(CorpusError::Espeak { call, code })
+    }
 }
 
 impl Engine {
@@ -119,7 +131,9 @@ impl Engine {
             return Err(CorpusError::EspeakDataMissing { path: data });
         }
         let cpath = CString::new(data_parent.as_os_str().as_encoded_bytes()).map_err(|_| {
-            CorpusError::InvalidConfig { reason: "data path contains a NUL byte".into() }
+            CorpusError::InvalidConfig {
+                reason: "data path contains a NUL byte".into(),
+            }
         })?;
         // SAFETY: `cpath` is a valid NUL-terminated string for the call; the callback is a
         // plain extern "C" fn with the expected signature.
@@ -134,34 +148,47 @@ impl Engine {
             rate
         };
         if rate != 22050 {
-            return Err(CorpusError::Espeak { call: "espeak_Initialize", code: rate });
+            return Err(CorpusError::Espeak {
+                call: "espeak_Initialize",
+                code: rate,
+            });
         }
         // SAFETY: espeak_Info returns a static NUL-terminated version string.
         let version = unsafe {
             let p = espeak_Info(std::ptr::null_mut());
-            if p.is_null() { String::new() } else { CStr::from_ptr(p).to_string_lossy().into_owned() }
+            if p.is_null() {
+                String::new()
+            } else {
+                CStr::from_ptr(p).to_string_lossy().into_owned()
+            }
         };
         Ok(Self { version })
     }
 
     /// Select a voice by name, e.g. `gmw/en-US+spk0007`.
     pub(crate) fn set_voice(&mut self, name: &str) -> Result<(), CorpusError> {
-        let c = CString::new(name)
-            .map_err(|_| CorpusError::InvalidConfig { reason: format!("voice name {name:?}") })?;
+        let c = CString::new(name).map_err(|_| CorpusError::InvalidConfig {
+            reason: format!("voice name {name:?}"),
+        })?;
         // SAFETY: valid NUL-terminated string for the duration of the call.
-        check("espeak_SetVoiceByName", unsafe { espeak_SetVoiceByName(c.as_ptr()) })
+        check("espeak_SetVoiceByName", unsafe {
+            espeak_SetVoiceByName(c.as_ptr())
+        })
     }
 
     /// Set an absolute parameter value.
     pub(crate) fn set_param(&mut self, param: c_int, value: i32) -> Result<(), CorpusError> {
         // SAFETY: plain integer arguments.
-        check("espeak_SetParameter", unsafe { espeak_SetParameter(param, value, 0) })
+        check("espeak_SetParameter", unsafe {
+            espeak_SetParameter(param, value, 0)
+        })
     }
 
     /// Synthesize UTF-8 `text` synchronously.
     pub(crate) fn synth(&mut self, text: &str) -> Result<Synthesis, CorpusError> {
-        let c = CString::new(text)
-            .map_err(|_| CorpusError::InvalidConfig { reason: "text contains a NUL byte".into() })?;
+        let c = CString::new(text).map_err(|_| CorpusError::InvalidConfig {
+            reason: "text contains a NUL byte".into(),
+        })?;
         CURRENT.with(|cur| *cur.borrow_mut() = Synthesis::default());
         let bytes = c.as_bytes_with_nul();
         // SAFETY: `c` outlives the synchronous call; the callback runs on this thread.

@@ -20,13 +20,24 @@ pub use voices::{DIALECTS, MAX_SPEAKERS, Speaker, make_speakers};
 
 /// Keyword-spotting labels: the 10 commands, then `_unknown_` and `_silence_`.
 pub const KS_LABELS: &[&str] = &[
-    "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "_unknown_", "_silence_",
+    "yes",
+    "no",
+    "up",
+    "down",
+    "left",
+    "right",
+    "on",
+    "off",
+    "stop",
+    "go",
+    "_unknown_",
+    "_silence_",
 ];
 
 /// Words spoken for the `_unknown_` class.
 pub const UNKNOWN_WORDS: &[&str] = &[
-    "bed", "bird", "cat", "dog", "eight", "five", "four", "happy", "house", "marvin", "nine", "one",
-    "seven", "sheila", "six", "three", "tree", "two", "wow", "zero",
+    "bed", "bird", "cat", "dog", "eight", "five", "four", "happy", "house", "marvin", "nine",
+    "one", "seven", "sheila", "six", "three", "tree", "two", "wow", "zero",
 ];
 
 /// Sample rate of every written WAV file.

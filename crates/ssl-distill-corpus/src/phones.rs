@@ -39,7 +39,10 @@ pub(crate) enum Folded {
 
 /// Fold an espeak-ng mnemonic into the inventory.
 pub(crate) fn fold(raw: &str) -> Folded {
-    let s: String = raw.chars().filter(|c| !matches!(c, '\'' | ',' | '%' | '=')).collect();
+    let s: String = raw
+        .chars()
+        .filter(|c| !matches!(c, '\'' | ',' | '%' | '='))
+        .collect();
     if s.is_empty() || s == ";" {
         return Folded::Merge;
     }
@@ -90,6 +93,9 @@ mod tests {
         assert_eq!(fold("tS"), Folded::Class("tS"));
         assert_eq!(fold("Q!x"), Folded::Class(SPN));
         let mut seen = std::collections::BTreeSet::new();
-        assert!(INVENTORY.iter().all(|c| seen.insert(*c)), "inventory has duplicates");
+        assert!(
+            INVENTORY.iter().all(|c| seen.insert(*c)),
+            "inventory has duplicates"
+        );
     }
 }

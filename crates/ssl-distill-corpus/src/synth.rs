@@ -13,7 +13,10 @@ use crate::rng::Rng;
 use crate::voices::{Speaker, build_slim_data_dir, make_speakers};
 use crate::{CorpusConfig, CorpusSummary, KS_LABELS, SAMPLE_RATE, UNKNOWN_WORDS};
 
-static ENGINE_LOCK: Mutex<()> = Mutex::new(());
+/// The process-wide engine: libespeak-ng hangs when re-initialized after `espeak_Terminate`, so
+/// it is initialized once, on a per-process slim data directory whose variant files are rewritten
+/// by every run (espeak-ng reads a variant file when the voice is selected).
+static ENGINE: Mutex<Option<Engine>> = Mutex::new(None);
 const SPLITS: [&str; 3] = ["train", "valid", "test"];
 
 #[derive(Serialize)]
@@ -37,7 +40,9 @@ pub(crate) fn align(events: &[(String, usize)], len: usize) -> Vec<(&'static str
     let mut starts: Vec<(&'static str, usize)> = vec![(SIL, 0)];
     for (name, s22) in events {
         if let Folded::Class(c) = fold(name) {
-            let s = index_to_16k(*s22).min(len).max(starts.last().map_or(0, |l| l.1));
+            let s = index_to_16k(*s22)
+                .min(len)
+                .max(starts.last().map_or(0, |l| l.1));
             starts.push((c, s));
         }
     }
@@ -74,7 +79,10 @@ fn write_wav(path: &Path, samples: &[i16]) -> Result<(), CorpusError> {
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
-    let wav = |source| CorpusError::Wav { path: path.to_path_buf(), source };
+    let wav = |source| CorpusError::Wav {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut w = hound::WavWriter::create(path, spec).map_err(wav)?;
     for &s in samples {
         w.write_sample(s).map_err(wav)?;
@@ -90,11 +98,16 @@ struct Manifest {
 impl Manifest {
     fn create(path: PathBuf) -> Result<Self, CorpusError> {
         let f = std::fs::File::create(&path).map_err(io_err(&path))?;
-        Ok(Self { path, file: std::io::BufWriter::new(f) })
+        Ok(Self {
+            path,
+            file: std::io::BufWriter::new(f),
+        })
     }
     fn row(&mut self, row: &impl Serialize) -> Result<(), CorpusError> {
-        serde_json::to_writer(&mut self.file, row)
-            .map_err(|source| CorpusError::Json { path: self.path.clone(), source })?;
+        serde_json::to_writer(&mut self.file, row).map_err(|source| CorpusError::Json {
+            path: self.path.clone(),
+            source,
+        })?;
         writeln!(self.file).map_err(io_err(&self.path))
     }
     fn finish(mut self) -> Result<(), CorpusError> {
@@ -106,10 +119,28 @@ fn mkdir(p: &Path) -> Result<(), CorpusError> {
     std::fs::create_dir_all(p).map_err(io_err(p))
 }
 
-fn set_prosody(eng: &mut Engine, spk: &Speaker, rng: &mut Rng, volume: i32) -> Result<(), CorpusError> {
+fn set_prosody(
+    eng: &mut Engine,
+    spk: &Speaker,
+    rng: &mut Rng,
+    volume: i32,
+) -> Result<(), CorpusError> {
+    // Select the plain dialect first so the variant file is always re-read (espeak-ng skips
+    // reloading a voice whose name equals the current one).
+    eng.set_voice(&format!("gmw/{}", spk.dialect))?;
     eng.set_voice(&spk.voice_name())?;
-    eng.set_param(RATE, (spk.rate * rng.uniform(0.92, 1.08)).round().clamp(80.0, 450.0) as i32)?;
-    eng.set_param(PITCH, (spk.pitch + rng.uniform(-6.0, 6.0)).round().clamp(0.0, 99.0) as i32)?;
+    eng.set_param(
+        RATE,
+        (spk.rate * rng.uniform(0.92, 1.08))
+            .round()
+            .clamp(80.0, 450.0) as i32,
+    )?;
+    eng.set_param(
+        PITCH,
+        (spk.pitch + rng.uniform(-6.0, 6.0))
+            .round()
+            .clamp(0.0, 99.0) as i32,
+    )?;
     eng.set_param(RANGE, rng.uniform(35.0, 65.0).round() as i32)?;
     eng.set_param(VOLUME, volume)
 }
@@ -122,12 +153,22 @@ pub(crate) fn run(
 ) -> Result<CorpusSummary, CorpusError> {
     cfg.validate()?;
     if out_dir.exists()
-        && std::fs::read_dir(out_dir).map_err(io_err(out_dir))?.next().is_some()
+        && std::fs::read_dir(out_dir)
+            .map_err(io_err(out_dir))?
+            .next()
+            .is_some()
     {
-        return Err(CorpusError::OutputExists { path: out_dir.to_path_buf() });
+        return Err(CorpusError::OutputExists {
+            path: out_dir.to_path_buf(),
+        });
     }
-    let name = out_dir.file_name().map_or_else(|| "corpus".into(), |n| n.to_string_lossy().into_owned());
-    let parent = out_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = out_dir
+        .file_name()
+        .map_or_else(|| "corpus".into(), |n| n.to_string_lossy().into_owned());
+    let parent = out_dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     mkdir(parent)?;
     let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
     if tmp.exists() {
@@ -151,9 +192,19 @@ fn generate(
     progress: &mut impl FnMut(usize, usize),
 ) -> Result<CorpusSummary, CorpusError> {
     let speakers = make_speakers(cfg.speakers, cfg.seed);
-    let espeak_dir = root.join(".espeak");
+    let espeak_dir =
+        std::env::temp_dir().join(format!("ssl-distill-corpus-espeak-{}", std::process::id()));
+    let mut guard = ENGINE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     mkdir(&espeak_dir)?;
     build_slim_data_dir(&espeak_dir, &speakers)?;
+    if guard.is_none() {
+        *guard = Some(Engine::new(&espeak_dir)?);
+    }
+    let Some(eng) = guard.as_mut() else {
+        unreachable!("initialized above")
+    };
 
     // Text: shuffle, carve out sentence-disjoint pools (test, valid, then the rest for train).
     let mut sents = crate::text::load_sentences(&cfg.wordnet_dir)?;
@@ -163,7 +214,10 @@ fn generate(
     let need_valid = cfg.valid_utts * 2;
     let need = need_test + need_valid + cfg.train_utts.min(1000);
     if available < need {
-        return Err(CorpusError::NotEnoughText { expected: need, got: available });
+        return Err(CorpusError::NotEnoughText {
+            expected: need,
+            got: available,
+        });
     }
     let pools: [&[String]; 3] = [
         &sents[need_test + need_valid..],
@@ -175,8 +229,6 @@ fn generate(
     let ks_total: usize = cfg.ks_per_class.iter().sum::<usize>() * KS_LABELS.len();
     let total = counts.iter().sum::<usize>() + ks_total;
 
-    let _guard = ENGINE_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let mut eng = Engine::new(&espeak_dir)?;
     let (mut done, mut clipped, mut unknown) = (0usize, 0usize, 0usize);
     let (mut utt_samples, mut ks_samples) = (0usize, 0usize);
 
@@ -195,7 +247,7 @@ fn generate(
                 text = format!("{text}. {}", pool[next % pool.len()]);
                 next += 1;
             }
-            set_prosody(&mut eng, spk, &mut rng, cfg.volume)?;
+            set_prosody(eng, spk, &mut rng, cfg.volume)?;
             let syn = eng.synth(&text)?;
             let audio = to_i16(&to_16k(&syn.samples), &mut clipped);
             let segs = align(&syn.phonemes, audio.len());
@@ -204,7 +256,13 @@ fn generate(
             write_wav(&root.join(&rel), &audio)?;
             utt_samples += audio.len();
             let phones: Vec<&str> = segs.iter().map(|s| s.0).filter(|&c| c != SIL).collect();
-            man.row(&UttRow { path: rel, speaker: &spk.id, text: &text, phones: phones.join(" "), align: segs })?;
+            man.row(&UttRow {
+                path: rel,
+                speaker: &spk.id,
+                text: &text,
+                phones: phones.join(" "),
+                align: segs,
+            })?;
             done += 1;
             progress(done, total);
         }
@@ -222,11 +280,15 @@ fn generate(
         for label in KS_LABELS {
             for _ in 0..cfg.ks_per_class[si] {
                 let spk = &speakers[lo + rng.below(hi - lo)];
-                let clip = ks_clip(&mut eng, spk, label, &mut rng, cfg.volume, &mut clipped)?;
+                let clip = ks_clip(eng, spk, label, &mut rng, cfg.volume, &mut clipped)?;
                 let rel = format!("{split}/{idx:06}.wav");
                 write_wav(&root.join("ks").join(&rel), &clip)?;
                 ks_samples += clip.len();
-                man.row(&KsRow { path: rel, speaker: &spk.id, label })?;
+                man.row(&KsRow {
+                    path: rel,
+                    speaker: &spk.id,
+                    label,
+                })?;
                 idx += 1;
                 done += 1;
                 progress(done, total);
@@ -235,8 +297,6 @@ fn generate(
         man.finish()?;
     }
     let version = eng.version.clone();
-    drop(eng);
-    std::fs::remove_dir_all(&espeak_dir).map_err(io_err(&espeak_dir))?;
 
     let ks_clips = cfg.ks_per_class.map(|n| n * KS_LABELS.len());
     let summary = CorpusSummary {
@@ -253,7 +313,10 @@ fn generate(
         speakers,
     };
     let p = root.join("corpus.json");
-    let json = serde_json::to_vec_pretty(&summary).map_err(|source| CorpusError::Json { path: p.clone(), source })?;
+    let json = serde_json::to_vec_pretty(&summary).map_err(|source| CorpusError::Json {
+        path: p.clone(),
+        source,
+    })?;
     std::fs::write(&p, json).map_err(io_err(&p))?;
     Ok(summary)
 }
@@ -263,7 +326,11 @@ fn ks_speaker_ranges(n: usize) -> [(usize, usize); 3] {
     let n_test = (n / 10).max(1);
     let n_valid = (n / 10).max(1);
     let n_train = n - n_test - n_valid;
-    [(0, n_train), (n_train, n_train + n_valid), (n_train + n_valid, n)]
+    [
+        (0, n_train),
+        (n_train, n_train + n_valid),
+        (n_train + n_valid, n),
+    ]
 }
 
 /// One 1 s keyword clip: the word (trimmed) at a random offset over low noise.
@@ -277,14 +344,25 @@ fn ks_clip(
 ) -> Result<Vec<i16>, CorpusError> {
     let n = SAMPLE_RATE as usize;
     let mut out = vec![0f32; n];
-    let noise_rms = if label == "_silence_" { rng.uniform(3.0, 30.0) } else { rng.uniform(3.0, 80.0) };
+    let noise_rms = if label == "_silence_" {
+        rng.uniform(3.0, 30.0)
+    } else {
+        rng.uniform(3.0, 80.0)
+    };
     if label != "_silence_" {
-        let word = if label == "_unknown_" { UNKNOWN_WORDS[rng.below(UNKNOWN_WORDS.len())] } else { label };
+        let word = if label == "_unknown_" {
+            UNKNOWN_WORDS[rng.below(UNKNOWN_WORDS.len())]
+        } else {
+            label
+        };
         set_prosody(eng, spk, rng, volume)?;
         let syn = eng.synth(word)?;
         let audio = to_16k(&syn.samples);
         let first = audio.iter().position(|v| v.abs() > 100.0).unwrap_or(0);
-        let last = audio.iter().rposition(|v| v.abs() > 100.0).map_or(first, |i| i + 1);
+        let last = audio
+            .iter()
+            .rposition(|v| v.abs() > 100.0)
+            .map_or(first, |i| i + 1);
         let word = &audio[first..last.max(first)];
         let word = &word[..word.len().min(n)];
         let off = rng.below(n - word.len() + 1);
@@ -302,7 +380,12 @@ mod tests {
 
     #[test]
     fn align_covers_and_merges() {
-        let ev = vec![("_".to_string(), 100), ("h".into(), 441), (";".into(), 500), ("@2".into(), 882)];
+        let ev = vec![
+            ("_".to_string(), 100),
+            ("h".into(), 441),
+            (";".into(), 500),
+            ("@2".into(), 882),
+        ];
         let a = align(&ev, 1000);
         assert_eq!(a, vec![(SIL, 0, 320), ("h", 320, 640), ("@", 640, 1000)]);
         assert_eq!(ks_speaker_ranges(24), [(0, 20), (20, 22), (22, 24)]);

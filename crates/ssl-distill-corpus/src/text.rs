@@ -12,13 +12,23 @@ pub(crate) fn examples(line: &str) -> Vec<String> {
     if line.starts_with("  ") {
         return Vec::new(); // licence header
     }
-    let Some((_, gloss)) = line.split_once('|') else { return Vec::new() };
-    gloss.split('"').skip(1).step_by(2).map(|s| s.trim().to_string()).collect()
+    let Some((_, gloss)) = line.split_once('|') else {
+        return Vec::new();
+    };
+    gloss
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(|s| s.trim().to_string())
+        .collect()
 }
 
 /// Keep 5-20 words of `[A-Za-z ,.'?!;-]`, trimmed, without a trailing separator.
 pub(crate) fn accept(s: &str) -> Option<String> {
-    if !s.chars().all(|c| c.is_ascii_alphabetic() || " ,.'?!;-".contains(c)) {
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_alphabetic() || " ,.'?!;-".contains(c))
+    {
         return None;
     }
     let s = s.trim().trim_end_matches([',', ';', '-']).trim();

@@ -7,8 +7,14 @@ use crate::rng::Rng;
 
 /// The 8 English dialect voice files espeak-ng ships (`lang/gmw/<name>`).
 pub const DIALECTS: &[&str] = &[
-    "en", "en-US", "en-US-nyc", "en-GB-x-rp", "en-GB-scotland", "en-GB-x-gbclan",
-    "en-GB-x-gbcwmd", "en-029",
+    "en",
+    "en-US",
+    "en-US-nyc",
+    "en-GB-x-rp",
+    "en-GB-scotland",
+    "en-GB-x-gbclan",
+    "en-GB-x-gbcwmd",
+    "en-029",
 ];
 
 /// Maximum speakers per data directory (espeak-ng lists at most 349 voices).
@@ -69,7 +75,12 @@ pub fn make_speakers(n: usize, seed: u64) -> Vec<Speaker> {
                 let b: Vec<String> = (0..8).map(|_| rng.below(4).to_string()).collect();
                 let _ = writeln!(v, "breath {}", b.join(" "));
             }
-            let _ = writeln!(v, "consonants {} {}", 80 + rng.below(50), 80 + rng.below(50));
+            let _ = writeln!(
+                v,
+                "consonants {} {}",
+                80 + rng.below(50),
+                80 + rng.below(50)
+            );
             Speaker {
                 id,
                 dialect,
@@ -87,9 +98,12 @@ pub fn stock_data_dir() -> PathBuf {
     if let Some(p) = std::env::var_os("ESPEAK_DATA_PATH") {
         return PathBuf::from(p).join("espeak-ng-data");
     }
-    for p in ["/usr/lib/x86_64-linux-gnu/espeak-ng-data", "/usr/lib/aarch64-linux-gnu/espeak-ng-data",
-        "/usr/share/espeak-ng-data", "/usr/local/share/espeak-ng-data"]
-    {
+    for p in [
+        "/usr/lib/x86_64-linux-gnu/espeak-ng-data",
+        "/usr/lib/aarch64-linux-gnu/espeak-ng-data",
+        "/usr/share/espeak-ng-data",
+        "/usr/local/share/espeak-ng-data",
+    ] {
         if Path::new(p).join("phontab").exists() {
             return PathBuf::from(p);
         }
@@ -110,10 +124,20 @@ pub fn build_slim_data_dir(parent: &Path, speakers: &[Speaker]) -> Result<(), Co
     for d in [&gmw, &var] {
         std::fs::create_dir_all(d).map_err(io_err(d))?;
     }
-    for f in ["phontab", "phonindex", "phondata", "phondata-manifest", "intonations", "en_dict"] {
+    for f in [
+        "phontab",
+        "phonindex",
+        "phondata",
+        "phondata-manifest",
+        "intonations",
+        "en_dict",
+    ] {
         let src = stock.join(f);
         if src.exists() {
             let dst = data.join(f);
+            if dst.symlink_metadata().is_ok() {
+                continue;
+            }
             std::os::unix::fs::symlink(&src, &dst).map_err(io_err(&dst))?;
         }
     }

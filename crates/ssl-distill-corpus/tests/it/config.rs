@@ -10,10 +10,16 @@ fn presets_validate_and_scale() {
     }
     assert!(ci.train_utts < small.train_utts && small.train_utts < full.train_utts);
     assert_eq!("small".parse::<Preset>().ok(), Some(Preset::Small));
-    assert!(matches!("huge".parse::<Preset>(), Err(CorpusError::InvalidConfig { .. })));
+    assert!(matches!(
+        "huge".parse::<Preset>(),
+        Err(CorpusError::InvalidConfig { .. })
+    ));
     let mut bad = ci.clone();
     bad.speakers = 400;
-    assert!(matches!(bad.validate(), Err(CorpusError::InvalidConfig { .. })));
+    assert!(matches!(
+        bad.validate(),
+        Err(CorpusError::InvalidConfig { .. })
+    ));
     assert!((45..=60).contains(&INVENTORY.len()), "{}", INVENTORY.len());
 }
 
@@ -22,7 +28,10 @@ fn speakers_deterministic_and_distinct() {
     let a = make_speakers(40, 3);
     let b = make_speakers(40, 3);
     let c = make_speakers(40, 4);
-    assert_eq!(a.iter().map(|s| &s.variant).collect::<Vec<_>>(), b.iter().map(|s| &s.variant).collect::<Vec<_>>());
+    assert_eq!(
+        a.iter().map(|s| &s.variant).collect::<Vec<_>>(),
+        b.iter().map(|s| &s.variant).collect::<Vec<_>>()
+    );
     assert_ne!(a[0].variant, c[0].variant);
     let distinct: std::collections::BTreeSet<_> = a.iter().map(|s| &s.variant).collect();
     assert_eq!(distinct.len(), 40);
