@@ -1,4 +1,11 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(
+    not(feature = "espeak"),
+    allow(
+        dead_code,
+        reason = "the generator internals are only used with espeak-ng"
+    )
+)]
 
 mod config;
 mod error;
