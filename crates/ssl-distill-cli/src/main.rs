@@ -34,6 +34,8 @@ enum Command {
     Features(cmd::features::FeaturesArgs),
     /// Architecture, parameter count and loaded/ignored tensors of a checkpoint.
     Inspect(cmd::features::InspectArgs),
+    /// The synthetic speech corpus (espeak-ng).
+    Corpus(cmd::corpus::CorpusArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Mfcc(args) => cmd::fbank::run_mfcc(&args),
         Command::Features(args) => cmd::features::run_features(&args),
         Command::Inspect(args) => cmd::features::run_inspect(&args),
+        Command::Corpus(args) => cmd::corpus::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,4 +1,5 @@
 //! One module per subcommand: its clap arguments and its `run` function.
 
+pub mod corpus;
 pub mod fbank;
 pub mod features;

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `ssl-distill` binary: outputs, and one-line errors on bad input.
 
+mod corpus;
 mod fbank;
 mod features;
 

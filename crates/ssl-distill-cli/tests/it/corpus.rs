@@ -1,0 +1,46 @@
+//! `ssl-distill corpus synth` (needs libespeak-ng and wordnet-base, installed by .ci/run).
+
+use crate::{assert_one_line_error, run};
+
+#[test]
+fn synth_ci_preset_then_refuse_a_non_empty_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("corpus");
+    let o = out.to_str().unwrap();
+    let res = run(&[
+        "corpus", "synth", "--preset", "ci", "--out", o, "--seed", "3",
+    ]);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(
+        stdout.contains("180 utterances") && stdout.contains("192 keyword clips"),
+        "{stdout}"
+    );
+    for f in [
+        "train.jsonl",
+        "valid.jsonl",
+        "test.jsonl",
+        "ks/train.jsonl",
+        "corpus.json",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let manifest = ssl_distill_audio::Manifest::open(out.join("train.jsonl")).unwrap();
+    assert_eq!(manifest.len(), 120);
+    assert!(manifest.utterances[0].phones.is_some());
+    let res = run(&["corpus", "synth", "--preset", "ci", "--out", o]);
+    assert_one_line_error(&res, &["new or empty directory"]);
+    let res = run(&[
+        "corpus",
+        "synth",
+        "--preset",
+        "huge",
+        "--out",
+        dir.path().join("x").to_str().unwrap(),
+    ]);
+    assert_one_line_error(&res, &["--preset huge"]);
+}
