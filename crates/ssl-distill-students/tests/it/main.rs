@@ -1,0 +1,3 @@
+//! Integration tests of ssl-distill-students.
+
+mod students;
