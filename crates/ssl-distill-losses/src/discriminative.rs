@@ -108,7 +108,6 @@ impl CodewordHead {
 
     /// Log-posteriors over codewords `[batch, frames, codewords]`.
     pub fn log_posteriors(&self, h: Tensor<3>) -> Tensor<3> {
-        let [b, t, _] = h.dims();
         let mut x = h;
         if let Some(w) = &self.proj_weight {
             x = x.matmul(w.clone().unsqueeze_dim(0));
@@ -122,7 +121,6 @@ impl CodewordHead {
         let dots = x.matmul(e.transpose().unsqueeze_dim(0)); // [B, T, C]
         let n = self.codewords.dims()[0];
         let cos = dots / x_norm / e_norm.reshape([1, 1, n]);
-        let _ = (b, t);
         log_softmax(cos / self.tau, 2)
     }
 }
