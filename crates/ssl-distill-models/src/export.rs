@@ -13,6 +13,7 @@ use burn::tensor::Tensor;
 
 use crate::config::{FeatExtractNorm, SslConfig};
 use crate::error::ExportError;
+use crate::load::tap_norms;
 use crate::model::SslModel;
 use crate::state::{StateDict, StateTensor, write_safetensors};
 use crate::weights::{Slot, walk};
@@ -132,11 +133,10 @@ fn put(dict: &mut StateDict, prefix: &str, slot: Slot<'_>) {
         Slot::WeightNormConv(c) => {
             let w = host(c.weight.val());
             let taps = w.shape[2];
-            let mut norms = vec![0.0f64; taps];
-            for (i, x) in w.data.iter().enumerate() {
-                norms[i % taps] += f64::from(*x).powi(2);
-            }
-            let g = norms.iter().map(|n| n.sqrt() as f32).collect();
+            let g = tap_norms(&w.data, taps)
+                .into_iter()
+                .map(|n| n as f32)
+                .collect();
             dict.insert(
                 format!("{prefix}.parametrizations.weight.original0"),
                 StateTensor::new(vec![1, 1, taps], g),

@@ -333,15 +333,22 @@ impl Taker<'_> {
 /// `w[:, :, k] = g[k] * v[:, :, k] / ||v[:, :, k]||` for a `[out, in, taps]` `v`.
 pub(crate) fn fold_weight_norm(g: &[f32], v: &[f32], dims: [usize; 3]) -> Vec<f32> {
     let taps = dims[2];
-    let mut norms = vec![0.0f64; taps];
-    for (i, x) in v.iter().enumerate() {
-        norms[i % taps] += f64::from(*x).powi(2);
-    }
+    let norms = tap_norms(v, taps);
     v.iter()
         .enumerate()
         .map(|(i, x)| {
             let k = i % taps;
-            (f64::from(g[k]) * f64::from(*x) / norms[k].sqrt()) as f32
+            (f64::from(g[k]) * f64::from(*x) / norms[k]) as f32
         })
         .collect()
+}
+
+/// `||w[:, :, k]||` for each tap `k` of a row-major `[out, in, taps]` weight: the norm weight
+/// norm (`dim=2`) divides by on load and stores as `g` on export.
+pub(crate) fn tap_norms(w: &[f32], taps: usize) -> Vec<f64> {
+    let mut squares = vec![0.0f64; taps];
+    for (i, x) in w.iter().enumerate() {
+        squares[i % taps] += f64::from(*x).powi(2);
+    }
+    squares.into_iter().map(f64::sqrt).collect()
 }
