@@ -324,14 +324,7 @@ impl SslConfig {
     /// Number of frames the conv extractor produces from `samples` samples (0 if too short).
     /// For the standard extractor this is `floor((samples - 400) / 320) + 1`.
     pub fn num_frames(&self, samples: usize) -> usize {
-        let mut len = samples;
-        for (&k, &s) in self.conv_kernel.iter().zip(&self.conv_stride) {
-            if len < k {
-                return 0;
-            }
-            len = (len - k) / s + 1;
-        }
-        len
+        ssl_distill_audio::conv_output_frames(samples, &self.conv_kernel, &self.conv_stride)
     }
 
     /// Samples covered by the first output frame (400 for the standard extractor).

@@ -163,13 +163,10 @@ impl SslModel {
 
     /// Frames of the conv extractor for `samples` input samples (0 below the receptive field).
     pub fn num_frames(&self, samples: usize) -> usize {
-        self.feature_extractor
-            .conv_layers
-            .iter()
-            .fold(samples, |len, layer| {
-                let (k, s) = (layer.conv.kernel_size, layer.conv.stride);
-                if len < k { 0 } else { (len - k) / s + 1 }
-            })
+        let layers = &self.feature_extractor.conv_layers;
+        let kernels: Vec<usize> = layers.iter().map(|l| l.conv.kernel_size).collect();
+        let strides: Vec<usize> = layers.iter().map(|l| l.conv.stride).collect();
+        ssl_distill_audio::conv_output_frames(samples, &kernels, &strides)
     }
 
     /// The frame-level padding mask of a sample-level one: frame `t` of row `b` is valid iff
