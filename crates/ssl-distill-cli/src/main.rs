@@ -7,8 +7,6 @@
 mod cmd;
 mod device;
 
-mod output;
-
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

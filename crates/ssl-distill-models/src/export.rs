@@ -93,18 +93,8 @@ pub fn export_hf(model: &SslModel, config: &SslConfig, dir: &Path) -> Result<(),
     result
 }
 
-fn host<const D: usize>(t: Tensor<D>) -> StateTensor {
-    let shape = t.dims().to_vec();
-    let data = t
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .expect("f32 after convert");
-    StateTensor::new(shape, data)
-}
-
 fn vector(dict: &mut StateDict, key: String, p: &Param<Tensor<1>>) {
-    dict.insert(key, host(p.val()));
+    dict.insert(key, StateTensor::from_tensor(p.val()));
 }
 
 fn put(dict: &mut StateDict, prefix: &str, slot: Slot<'_>) {
@@ -115,7 +105,10 @@ fn put(dict: &mut StateDict, prefix: &str, slot: Slot<'_>) {
     };
     match slot {
         Slot::Linear(l) => {
-            dict.insert(format!("{prefix}.weight"), host(l.weight.val().transpose()));
+            dict.insert(
+                format!("{prefix}.weight"),
+                StateTensor::from_tensor(l.weight.val().transpose()),
+            );
             opt(dict, format!("{prefix}.bias"), &l.bias);
         }
         Slot::LayerNorm(n) => {
@@ -127,11 +120,14 @@ fn put(dict: &mut StateDict, prefix: &str, slot: Slot<'_>) {
             opt(dict, format!("{prefix}.bias"), &n.beta);
         }
         Slot::Conv(c) => {
-            dict.insert(format!("{prefix}.weight"), host(c.weight.val()));
+            dict.insert(
+                format!("{prefix}.weight"),
+                StateTensor::from_tensor(c.weight.val()),
+            );
             opt(dict, format!("{prefix}.bias"), &c.bias);
         }
         Slot::WeightNormConv(c) => {
-            let w = host(c.weight.val());
+            let w = StateTensor::from_tensor(c.weight.val());
             let taps = w.shape[2];
             let g = tap_norms(&w.data, taps)
                 .into_iter()
@@ -145,11 +141,14 @@ fn put(dict: &mut StateDict, prefix: &str, slot: Slot<'_>) {
             opt(dict, format!("{prefix}.bias"), &c.bias);
         }
         Slot::Embedding(e) => {
-            dict.insert(format!("{prefix}.weight"), host(e.weight.val()));
+            dict.insert(
+                format!("{prefix}.weight"),
+                StateTensor::from_tensor(e.weight.val()),
+            );
         }
         Slot::Vector(p) => vector(dict, prefix.to_string(), p),
         Slot::Rank4(p) => {
-            dict.insert(prefix.to_string(), host(p.val()));
+            dict.insert(prefix.to_string(), StateTensor::from_tensor(p.val()));
         }
     }
 }

@@ -33,4 +33,4 @@ pub use load::{
     unused_allowlist,
 };
 pub use model::{SslInput, SslModel, SslOutput};
-pub use state::{StateDict, StateTensor};
+pub use state::{StateDict, StateTensor, write_atomic, write_safetensors};

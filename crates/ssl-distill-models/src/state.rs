@@ -18,6 +18,17 @@ pub struct StateTensor {
 }
 
 impl StateTensor {
+    /// The values of `t`, read back from its device as `f32`.
+    pub fn from_tensor<const D: usize>(t: burn::tensor::Tensor<D>) -> Self {
+        let shape = t.dims().to_vec();
+        let data = t
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .expect("f32 after convert");
+        Self { shape, data }
+    }
+
     /// A tensor of `shape` holding `data`.
     ///
     /// # Panics
@@ -82,6 +93,10 @@ pub fn read_safetensors(path: &Path) -> Result<StateDict, LoadError> {
 /// # Errors
 /// [`ExportError::Safetensors`], [`ExportError::Io`].
 pub fn write_safetensors(dict: &StateDict, path: &Path) -> Result<(), ExportError> {
+    let st_err = |source| ExportError::Safetensors {
+        path: path.into(),
+        source,
+    };
     let bytes: Vec<(&String, Vec<u8>)> = dict
         .iter()
         .map(|(k, t)| (k, t.data.iter().flat_map(|v| v.to_le_bytes()).collect()))
@@ -89,24 +104,46 @@ pub fn write_safetensors(dict: &StateDict, path: &Path) -> Result<(), ExportErro
     let views = bytes
         .iter()
         .map(|(k, b)| {
-            let view =
-                TensorView::new(Dtype::F32, dict[*k].shape.clone(), b).map_err(|source| {
-                    ExportError::Safetensors {
-                        path: path.into(),
-                        source,
-                    }
-                })?;
-            Ok(((*k).clone(), view))
+            Ok((
+                (*k).clone(),
+                TensorView::new(Dtype::F32, dict[*k].shape.clone(), b).map_err(st_err)?,
+            ))
         })
         .collect::<Result<Vec<_>, ExportError>>()?;
     let mut metadata = std::collections::HashMap::new();
     metadata.insert("format".to_string(), "pt".to_string());
-    safetensors::serialize_to_file(views, Some(metadata), path).map_err(|source| {
-        ExportError::Safetensors {
-            path: path.into(),
-            source,
-        }
-    })
+    let serialized = safetensors::serialize(views, Some(metadata)).map_err(st_err)?;
+    write_atomic(path, &serialized)
+}
+
+/// Writes `bytes` to `path` through a temporary sibling and a rename (creating the parent
+/// directory), so `path` is either unchanged or complete.
+///
+/// # Errors
+/// [`ExportError::Io`] naming the path.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    let io = |p: &Path, source| ExportError::Io {
+        path: p.into(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::File::open(&tmp)?.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(path, e));
+    }
+    Ok(())
 }
 
 /// The float encodings a checkpoint may use.

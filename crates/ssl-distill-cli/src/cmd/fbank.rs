@@ -10,8 +10,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use ssl_distill_audio::{Fbank, FbankConfig, FeatureMatrix, Mfcc, MfccConfig, load_audio};
-
-use crate::output::{NamedTensor, write_safetensors};
+use ssl_distill_models::{StateDict, StateTensor, write_safetensors};
 
 /// Arguments of `ssl-distill fbank`.
 #[derive(Debug, Args)]
@@ -90,12 +89,8 @@ pub fn run_mfcc(args: &MfccArgs) -> Result<()> {
 
 fn save(key: &str, features: FeatureMatrix, out: &std::path::Path) -> Result<()> {
     let (frames, bins) = (features.frames, features.bins);
-    let tensor = NamedTensor {
-        name: key.into(),
-        shape: vec![frames, bins],
-        data: features.data,
-    };
-    write_safetensors(out, &[tensor])?;
+    let tensor = StateTensor::new(vec![frames, bins], features.data);
+    write_safetensors(&StateDict::from([(key.to_string(), tensor)]), out)?;
     tracing::info!("wrote {key} [{frames}, {bins}] to {}", out.display());
     Ok(())
 }

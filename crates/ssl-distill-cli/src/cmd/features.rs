@@ -7,10 +7,9 @@ use burn::module::Module;
 use burn::tensor::{Tensor, TensorData};
 use clap::Args;
 use ssl_distill_audio::{load_audio, normalize};
-use ssl_distill_models::{SslInput, load_checkpoint};
+use ssl_distill_models::{SslInput, StateDict, StateTensor, load_checkpoint, write_safetensors};
 
 use crate::device::DeviceArg;
-use crate::output::{NamedTensor, write_safetensors};
 
 /// Arguments of `ssl-distill features`.
 #[derive(Debug, Args)]
@@ -96,16 +95,6 @@ fn parse_layers(spec: &str, num_layers: usize) -> Result<Vec<usize>> {
     Ok(layers)
 }
 
-fn host(t: Tensor<3>, name: String) -> Result<NamedTensor> {
-    let shape = t.dims().to_vec();
-    let data = t
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("reading {name} from the device: {e:?}"))?;
-    Ok(NamedTensor { name, shape, data })
-}
-
 /// Runs `ssl-distill features`.
 pub fn run_features(args: &FeaturesArgs) -> Result<()> {
     let device = args.device.device()?;
@@ -128,12 +117,17 @@ pub fn run_features(args: &FeaturesArgs) -> Result<()> {
     let input = Tensor::<2>::from_data(TensorData::new(wave, [1, len]), &device);
     let deepest = layers.last().copied().unwrap_or(0);
     let out = model.forward_until(SslInput::new(input), deepest);
-    let mut tensors = vec![host(out.cnn_features, "cnn_features".into())?];
+    let frames = out.cnn_features.dims()[1];
+    let mut tensors = StateDict::new();
+    tensors.insert(
+        "cnn_features".into(),
+        StateTensor::from_tensor(out.cnn_features),
+    );
     for &i in &layers {
-        tensors.push(host(
-            out.hidden_states[i].clone(),
+        tensors.insert(
             format!("hidden_states.{i}"),
-        )?);
+            StateTensor::from_tensor(out.hidden_states[i].clone()),
+        );
     }
     let out_path = args.out.clone().unwrap_or_else(|| {
         let stem = args
@@ -143,11 +137,11 @@ pub fn run_features(args: &FeaturesArgs) -> Result<()> {
             .unwrap_or_default();
         PathBuf::from(format!("{stem}.features.safetensors"))
     });
-    write_safetensors(&out_path, &tensors)?;
+    write_safetensors(&tensors, &out_path)?;
     tracing::info!(
         "wrote cnn_features and {} hidden states ({} frames) to {}",
         layers.len(),
-        tensors[0].shape[1],
+        frames,
         out_path.display()
     );
     Ok(())
