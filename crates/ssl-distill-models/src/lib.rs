@@ -5,7 +5,8 @@
 //! - [`SslModel`]: the model, [`SslInput`] → [`SslOutput`];
 //! - [`nn`]: the building blocks (conv extractor, projection, positional conv, attention with
 //!   WavLM's relative position bias, encoder layers), reused by students;
-//! - loading: [`load_checkpoint`], [`load_hf_state_dict`], [`LoadReport`];
+//! - loading: [`load_checkpoint`], [`load_checkpoint_full`] (with the HuBERT head and the
+//!   [`Preprocessor`]), [`load_hf_state_dict`], [`LoadReport`];
 //! - fairseq: [`load_fairseq`] (architecture inferred from the tensors), [`HubertHead`];
 //! - export: [`export_hf`], [`hf_state_dict`];
 //! - errors: [`ConfigError`], [`LoadError`], [`ExportError`].
@@ -18,6 +19,7 @@ mod fairseq;
 mod load;
 mod model;
 pub mod nn;
+mod preprocessor;
 mod state;
 mod weights;
 
@@ -29,8 +31,9 @@ pub use fairseq::{
     FairseqCheckpoint, FairseqOverrides, HubertHead, infer_config, load_fairseq, read_pytorch,
 };
 pub use load::{
-    IGNORABLE_PREFIXES, LoadReport, load_checkpoint, load_hf_state_dict, load_hf_state_dict_with,
-    unused_allowlist,
+    Checkpoint, IGNORABLE_PREFIXES, LoadReport, load_checkpoint, load_checkpoint_full,
+    load_hf_state_dict, load_hf_state_dict_with, unused_allowlist,
 };
 pub use model::{SslInput, SslModel, SslOutput};
+pub use preprocessor::Preprocessor;
 pub use state::{StateDict, StateTensor, write_atomic, write_safetensors};

@@ -16,7 +16,9 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::config::{ModelKind, SslConfig};
 use crate::error::LoadError;
+use crate::fairseq::HubertHead;
 use crate::model::SslModel;
+use crate::preprocessor::Preprocessor;
 use crate::state::{StateDict, StateTensor, read_safetensors};
 use crate::weights::{Slot, walk};
 
@@ -87,6 +89,36 @@ pub fn load_checkpoint(
     path: impl AsRef<Path>,
     device: &Device,
 ) -> Result<(SslConfig, SslModel, LoadReport), LoadError> {
+    let c = load_checkpoint_full(path, device)?;
+    Ok((c.config, c.model, c.report))
+}
+
+/// A checkpoint with everything a teacher needs besides its weights.
+#[derive(Debug)]
+pub struct Checkpoint {
+    /// The architecture.
+    pub config: SslConfig,
+    /// The model.
+    pub model: SslModel,
+    /// What was loaded and ignored.
+    pub report: LoadReport,
+    /// HuBERT's pretraining head (`final_proj` + `label_embs_concat`) when the checkpoint has
+    /// one: fairseq HuBERT checkpoints, and HF directories whose weights carry those tensors
+    /// (this project's pretrained teachers do; `transformers` ignores them).
+    pub head: Option<HubertHead>,
+    /// The input preprocessing (`preprocessor_config.json`; defaults for fairseq files).
+    pub preprocessor: Preprocessor,
+}
+
+/// As [`load_checkpoint`], also returning the pretraining head and the preprocessing.
+///
+/// # Errors
+/// As [`load_checkpoint`], and [`ConfigError`](crate::ConfigError) for an invalid
+/// `preprocessor_config.json`.
+pub fn load_checkpoint_full(
+    path: impl AsRef<Path>,
+    device: &Device,
+) -> Result<Checkpoint, LoadError> {
     let path = path.as_ref();
     if !path.exists() {
         return Err(LoadError::Io {
@@ -97,7 +129,13 @@ pub fn load_checkpoint(
     if !path.is_dir() {
         if path.extension().is_some_and(|e| e == "pt") {
             let ckpt = crate::fairseq::load_fairseq(path, &Default::default(), device)?;
-            return Ok((ckpt.config, ckpt.model, ckpt.report));
+            return Ok(Checkpoint {
+                config: ckpt.config,
+                model: ckpt.model,
+                report: ckpt.report,
+                head: ckpt.head,
+                preprocessor: Preprocessor::default(),
+            });
         }
         return Err(LoadError::NotACheckpoint {
             path: path.into(),
@@ -107,6 +145,7 @@ pub fn load_checkpoint(
         });
     }
     let config = SslConfig::from_hf_json(path.join("config.json"))?;
+    let preprocessor = Preprocessor::read(path)?;
     let safetensors = path.join("model.safetensors");
     let bin = path.join("pytorch_model.bin");
     let (dict, weights) = if safetensors.exists() {
@@ -119,10 +158,28 @@ pub fn load_checkpoint(
             reason: "no model.safetensors or pytorch_model.bin in the directory".into(),
         });
     };
+    let head = match (
+        dict.get("final_proj.weight"),
+        dict.get("final_proj.bias"),
+        dict.get("label_embs_concat"),
+    ) {
+        (Some(w), Some(b), Some(e)) => Some(HubertHead {
+            final_proj_weight: w.clone(),
+            final_proj_bias: b.clone(),
+            label_embs: e.clone(),
+        }),
+        _ => None,
+    };
     let mut model = config.init(device);
     let allow = unused_allowlist(config.kind);
     let report = load_hf_state_dict_with(&mut model, dict, &weights, device, allow)?;
-    Ok((config, model, report))
+    Ok(Checkpoint {
+        config,
+        model,
+        report,
+        head,
+        preprocessor,
+    })
 }
 
 /// Applies HF-named `dict` to `model` (see the module docs); `source` names the file in errors.
