@@ -5,6 +5,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::TrainError;
+use crate::groups::{ParamGroupConfig, validate_groups};
 
 /// Learning-rate decay after warm-up, over the remaining steps up to `max_steps`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,7 +35,8 @@ pub enum NanPolicy {
 /// `decay = "linear"`, `final_lr_ratio = 0.0`, `beta1 = 0.9`, `beta2 = 0.98`, `eps = 1e-6`,
 /// `weight_decay = 0.0`, `clip_grad_norm = 10.0` (global L2 norm over all parameters, like torch's
 /// `clip_grad_norm_`; `0` disables), `grad_accum = 1`, `checkpoint_every = 1000`, `keep_last_n = 3`,
-/// `log_every = 10`, `seed = 0`, `nan_policy = "stop"`.
+/// `log_every = 10`, `seed = 0`, `nan_policy = "stop"`, `val_every = 0` (never; a validator
+/// still runs at `max_steps`), `param_groups = []`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
@@ -72,6 +74,12 @@ pub struct TrainConfig {
     pub seed: u64,
     /// NaN/inf handling.
     pub nan_policy: NanPolicy,
+    /// Run the validator (if one is given) every N optimizer steps; `0` = only at `max_steps`.
+    /// A validator given to the loop always runs at `max_steps`.
+    pub val_every: u64,
+    /// Parameter groups with their own lr multiplier / weight decay (see [`ParamGroupConfig`]).
+    /// A parameter in no group follows the schedule; a parameter may be in at most one group.
+    pub param_groups: Vec<ParamGroupConfig>,
 }
 
 impl Default for TrainConfig {
@@ -94,6 +102,8 @@ impl Default for TrainConfig {
             log_every: 10,
             seed: 0,
             nan_policy: NanPolicy::Stop,
+            val_every: 0,
+            param_groups: Vec::new(),
         }
     }
 }
@@ -189,7 +199,7 @@ impl TrainConfig {
         if self.log_every == 0 {
             return Err(bad("log_every", "must be >= 1", self.log_every));
         }
-        Ok(())
+        validate_groups(&self.param_groups, self.weight_decay)
     }
 
     /// Warm-up length in steps (`warmup_steps`, else `round(warmup_fraction * max_steps)`).

@@ -58,6 +58,34 @@ pub enum TrainError {
         /// The data source's message.
         message: String,
     },
+    /// The validator failed.
+    #[error("validation error at step {step}: {message}")]
+    Validation {
+        /// The optimizer step after which validation ran.
+        step: u64,
+        /// The validator's message.
+        message: String,
+    },
+    /// A parameter group (`TrainConfig::param_groups`) is malformed or does not fit the model.
+    #[error("parameter group `{group}`: expected {expected}, got {got}")]
+    ParamGroup {
+        /// The group's name.
+        group: String,
+        /// What the group must satisfy.
+        expected: &'static str,
+        /// What was found.
+        got: String,
+    },
+    /// `RunOptions::devices` cannot be used.
+    #[error("RunOptions::devices[{index}] ({device}): expected {expected}")]
+    Device {
+        /// Position in `RunOptions::devices`.
+        index: usize,
+        /// The device, as `Debug` prints it.
+        device: String,
+        /// What the device must satisfy.
+        expected: &'static str,
+    },
 }
 
 impl TrainError {

@@ -63,6 +63,27 @@ pub fn clip_global_norm<M: Module>(module: &M, grads: &mut GradientsParams, max_
     norm
 }
 
+/// Initializes every lazily-initialized float parameter of `module` now (burn's `XConfig::init`
+/// defers the random draw to the first `Param::val`). Returns how many were uninitialized.
+///
+/// The loop calls this at start, right after seeding the devices, so the initial weights follow
+/// from the seed and the device RNG stream of step 1 (dropout) does not depend on whether the
+/// caller happened to touch the model before.
+pub fn init_lazy_params<M: Module>(module: &M) -> usize {
+    struct Touch(usize);
+    impl ModuleVisitor for Touch {
+        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
+            if !p.is_initialized() {
+                self.0 += 1;
+                let _ = p.val();
+            }
+        }
+    }
+    let mut t = Touch(0);
+    module.visit(&mut t);
+    t.0
+}
+
 /// Module paths (`"a.b.weight"`) to ParamIds of every parameter, in visit order.
 pub fn param_ids_by_path<M: Module>(module: &M) -> BTreeMap<String, u64> {
     struct V(Vec<String>, BTreeMap<String, u64>);

@@ -6,7 +6,7 @@ use ssl_distill_train::*;
 
 use crate::toy::{Mlp, Synth, device, weight_bytes};
 
-fn cfg() -> TrainConfig {
+pub fn cfg() -> TrainConfig {
     TrainConfig {
         max_steps: 20,
         lr: 1e-2,
@@ -21,14 +21,14 @@ fn cfg() -> TrainConfig {
     }
 }
 
-fn opts(dir: &std::path::Path) -> RunOptions {
+pub fn opts(dir: &std::path::Path) -> RunOptions {
     RunOptions {
         progress: ProgressMode::Off,
         ..RunOptions::new(dir)
     }
 }
 
-fn data() -> Synth {
+pub fn data() -> Synth {
     Synth {
         idx: 0,
         device: device(),
@@ -38,6 +38,7 @@ fn data() -> Synth {
 
 #[test]
 fn global_norm_clipping_matches_hand_computation() {
+    let _serial = crate::toy::serial();
     let dev = device();
     let m = Mlp::new(&dev);
     let x = Tensor::<2>::from_data(
@@ -95,6 +96,7 @@ fn global_norm_clipping_matches_hand_computation() {
 
 #[test]
 fn resume_is_bit_exact_and_metrics_have_no_duplicates() {
+    let _serial = crate::toy::serial();
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     let straight = train(&cfg(), &opts(a.path()), Mlp::new(&device()), &mut data()).unwrap();
@@ -143,6 +145,7 @@ fn resume_is_bit_exact_and_metrics_have_no_duplicates() {
 
 #[test]
 fn nan_stop_keeps_last_good_checkpoint() {
+    let _serial = crate::toy::serial();
     let d = tempfile::tempdir().unwrap();
     // Batch 13 is the first micro-batch of step 7 (grad_accum 2).
     let mut src = Synth {
@@ -165,6 +168,7 @@ fn nan_stop_keeps_last_good_checkpoint() {
 
 #[test]
 fn nan_skip_counts_and_continues() {
+    let _serial = crate::toy::serial();
     let d = tempfile::tempdir().unwrap();
     let c = TrainConfig {
         nan_policy: NanPolicy::SkipStep,
@@ -191,6 +195,7 @@ fn nan_skip_counts_and_continues() {
 
 #[test]
 fn latest_ignores_incomplete_and_tmp_dirs() {
+    let _serial = crate::toy::serial();
     let d = tempfile::tempdir().unwrap();
     let c = TrainConfig {
         max_steps: 5,
