@@ -34,6 +34,8 @@ enum Command {
     Inspect(cmd::features::InspectArgs),
     /// The synthetic speech corpus (espeak-ng).
     Corpus(cmd::corpus::CorpusArgs),
+    /// Distil a student from a teacher with a recipe (recipes/*.toml).
+    Distill(cmd::distill::DistillArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Features(args) => cmd::features::run_features(&args),
         Command::Inspect(args) => cmd::features::run_inspect(&args),
         Command::Corpus(args) => cmd::corpus::run(&args),
+        Command::Distill(args) => cmd::distill::run_distill(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

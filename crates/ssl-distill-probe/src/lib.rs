@@ -1,1 +1,41 @@
 #![doc = include_str!("../README.md")]
+//!
+//! # Modules
+//! - upstreams: [`load_upstream`] → [`Upstream`] (teacher or student), [`UpstreamOutput`];
+//! - tasks: [`Task`], [`read_task`] → [`TaskData`] ([`LabelledSet`] per split);
+//! - features: [`extract`] → [`FeatureSet`] ([`Pooling`]), [`LayerStats`];
+//! - probes: [`WeightedSum`], [`BiLstm`], [`PrHead`], [`PooledHead`]; [`run_probe`] with a
+//!   [`ProbeConfig`] ([`Budget`]) → [`ProbeReport`];
+//! - metrics: [`edit_distance`], [`phone_error_rate`], [`ctc_greedy_decode`], [`accuracy`];
+//! - analysis: [`analyze`] with an [`AnalysisConfig`] → [`CkaReport`], [`cross_cka`]; plots:
+//!   [`plot::heatmap_png`], [`plot::dendrogram_png`];
+//! - errors: [`ProbeError`].
+
+mod analyze;
+mod error;
+mod features;
+mod heads;
+mod lstm;
+mod metrics;
+pub mod plot;
+mod probe;
+mod task;
+mod upstream;
+mod weighted_sum;
+
+pub use analyze::{
+    AnalysisConfig, CKA_DENDROGRAM, CKA_HEATMAP, CKA_JSON, CKA_TEACHER_HEATMAP, CkaReport, Merge,
+    analyze, cross_cka,
+};
+pub use error::ProbeError;
+pub use features::{FeatureSet, LayerStats, Pooling, extract};
+pub use heads::{PooledHead, PooledHeadConfig, PrHead, PrHeadConfig};
+pub use lstm::{BiLstm, BiLstmConfig, BiLstmLayer, LstmCell};
+pub use metrics::{accuracy, ctc_greedy_decode, edit_distance, phone_error_rate};
+pub use probe::{
+    Budget, DataInfo, EpochRecord, ProbeConfig, ProbeEvent, ProbeReport, Timing, UpstreamInfo,
+    run_probe,
+};
+pub use task::{BLANK, LabelledSet, Task, TaskData, read_task};
+pub use upstream::{Upstream, UpstreamKind, UpstreamOutput, load_upstream};
+pub use weighted_sum::{WeightedSum, WeightedSumConfig};

@@ -1,6 +1,8 @@
-//! GenDistiller's autoregressive layer generator (Gao et al. 2024): a small shared block produces
-//! teacher layer `k` from its own output for layer `k − 1`, one layer after another, with a skip
-//! connection and an output projection.
+//! GenDistiller's autoregressive layer generator (Gao et al., "GenDistiller: Distilling
+//! Pre-trained Language Models based on Generative Models", arXiv:2310.13418, and its 2024
+//! version "... based on an Autoregressive Generative Model", arXiv:2406.09444, which adds the
+//! skip connection and output projection): a small shared block produces teacher layer `k` from
+//! its own output for layer `k − 1`, one layer after another.
 //!
 //! Step `k`: `h_k = h_{k−1} + f(h_{k−1})` (a pre-LN transformer layer, whose residual path is the
 //! skip connection), `y_k = out_proj(h_k)`. With teacher forcing the

@@ -2,16 +2,26 @@
 //!
 //! # Modules
 //! - [`StudentConfig`] (presets [`StudentConfig::distilhubert`],
-//!   [`StudentConfig::three_layer_one`], [`StudentConfig::twelve_layer_half`]) → [`Student`];
-//! - heads: [`PredictionHeads`], [`LayerProjections`]; GenDistiller's [`Generator`];
-//! - [`Student::init_from_teacher`]; errors: [`StudentError`].
+//!   [`StudentConfig::three_layer_one`], [`StudentConfig::twelve_layer_half`];
+//!   [`StudentConfig::validate`]) → [`Student`] → [`StudentOutput`];
+//! - front-ends: [`FrontEndConfig`] (waveform CNN, or [`FbankFrontEndConfig`] →
+//!   [`FbankFrontEnd`], Wang et al. 2023), gradient multiplier [`grad_mult`];
+//! - heads ([`HeadConfig`]): [`PredictionHeads`] (DistilHuBERT), [`LayerProjections`]
+//!   (Ashihara et al. 2022), GenDistiller's [`Generator`];
+//! - [`Student::init_from_teacher`]; files: [`Student::save`], [`Student::load`];
+//!   errors: [`StudentError`].
 
+mod checkpoint;
 mod error;
+mod front_end;
 mod generator;
 mod heads;
 mod student;
+mod teacher_init;
 
+pub use checkpoint::{STUDENT_CONFIG_FILE, STUDENT_WEIGHTS_FILE};
 pub use error::StudentError;
+pub use front_end::{FbankFrontEnd, FbankFrontEndConfig, FrontEndConfig, grad_mult};
 pub use generator::{Generator, GeneratorConfig};
 pub use heads::{LayerProjections, LayerProjectionsConfig, PredictionHeads, PredictionHeadsConfig};
 pub use student::{HeadConfig, Student, StudentConfig, StudentOutput};

@@ -42,39 +42,6 @@ pub struct InspectArgs {
     verbose: bool,
 }
 
-/// What `preprocessor_config.json` says about the input (HF `Wav2Vec2FeatureExtractor`).
-struct Preprocessing {
-    do_normalize: bool,
-    sampling_rate: u32,
-}
-
-fn preprocessing(model_dir: &Path) -> Result<Preprocessing> {
-    let path = model_dir.join("preprocessor_config.json");
-    let mut pre = Preprocessing {
-        do_normalize: false,
-        sampling_rate: 16_000,
-    };
-    if !path.exists() {
-        return Ok(pre);
-    }
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
-    let json: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))?;
-    pre.do_normalize = json
-        .get("do_normalize")
-        .and_then(serde_json::Value::as_bool)
-        .unwrap_or(false);
-    if let Some(rate) = json.get("sampling_rate") {
-        pre.sampling_rate = rate
-            .as_u64()
-            .and_then(|r| u32::try_from(r).ok())
-            .filter(|&r| r > 0)
-            .with_context(|| format!("{}: invalid sampling_rate {rate}", path.display()))?;
-    }
-    Ok(pre)
-}
-
 /// Parses `all` or `i,j,...` against `num_layers` (indices 0..=num_layers).
 fn parse_layers(spec: &str, num_layers: usize) -> Result<Vec<usize>> {
     if spec.trim() == "all" {
@@ -100,7 +67,7 @@ pub fn run_features(args: &FeaturesArgs) -> Result<()> {
     let device = args.device.device()?;
     let (config, model, _) = load_checkpoint(&args.model, &device)?;
     let layers = parse_layers(&args.layers, config.num_hidden_layers)?;
-    let pre = preprocessing(&args.model)?;
+    let pre = ssl_distill_models::Preprocessor::read(&args.model)?;
     let mut wave = load_audio(&args.audio, pre.sampling_rate)?;
     if wave.len() < 400 {
         bail!(
@@ -151,7 +118,7 @@ pub fn run_features(args: &FeaturesArgs) -> Result<()> {
 pub fn run_inspect(args: &InspectArgs) -> Result<()> {
     let device = burn::tensor::Device::default();
     let (config, model, report) = load_checkpoint(&args.model, &device)?;
-    let pre = preprocessing(&args.model)?;
+    let pre = ssl_distill_models::Preprocessor::read(&args.model)?;
     println!("model:       {}", args.model.display());
     println!(
         "family:      {} ({})",

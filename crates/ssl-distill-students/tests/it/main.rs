@@ -1,3 +1,8 @@
 //! Integration tests of ssl-distill-students.
 
+mod checkpoint;
+mod front_end;
+mod generator;
+mod grad_mult;
 mod students;
+mod util;

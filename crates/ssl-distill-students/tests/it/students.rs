@@ -34,36 +34,40 @@ fn heads_give_one_prediction_per_target() {
         ..SslConfig::tiny()
     };
     let wave = Tensor::<2>::random([2, 8000], Distribution::Normal(0.0, 0.1), &device);
-    let pred = StudentConfig {
-        backbone: tiny.clone(),
-        head: HeadConfig::Prediction {
+    let pred = StudentConfig::new(
+        tiny.clone(),
+        HeadConfig::Prediction {
             num_targets: 3,
             d_target: 48,
         },
-    };
+    );
     let out = pred
         .init(&device)
         .unwrap()
         .forward(SslInput::new(wave.clone()));
     assert_eq!(out.predictions.len(), 3);
     assert!(out.predictions.iter().all(|p| p.dims() == [2, 24, 48]));
-    let l2l = StudentConfig {
-        backbone: tiny.clone(),
-        head: HeadConfig::LayerToLayer {
+    let l2l = StudentConfig::new(
+        tiny.clone(),
+        HeadConfig::LayerToLayer {
             student_layers: vec![1, 2],
             d_target: 48,
         },
-    };
+    );
     let out = l2l.init(&device).unwrap().forward(SslInput::new(wave));
     assert_eq!(out.predictions.len(), 2);
-    let bad = StudentConfig {
-        backbone: tiny,
-        head: HeadConfig::LayerToLayer {
+    let bad = StudentConfig::new(
+        tiny,
+        HeadConfig::LayerToLayer {
             student_layers: vec![3],
             d_target: 48,
         },
-    };
-    assert!(matches!(bad.init(&device), Err(StudentError::Config(_))));
+    );
+    let err = bad.init(&device).unwrap_err();
+    assert!(
+        matches!(&err, StudentError::Config { field, .. } if field == "head.student_layers"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -75,16 +79,16 @@ fn init_from_teacher_copies_cnn_and_first_layers() {
         ..SslConfig::tiny()
     };
     let teacher = teacher_cfg.init(&device);
-    let student_cfg = StudentConfig {
-        backbone: SslConfig {
+    let student_cfg = StudentConfig::new(
+        SslConfig {
             num_hidden_layers: 2,
             ..teacher_cfg.clone()
         },
-        head: HeadConfig::Prediction {
+        HeadConfig::Prediction {
             num_targets: 2,
             d_target: 32,
         },
-    };
+    );
     let student = student_cfg
         .init(&device)
         .unwrap()
@@ -110,23 +114,47 @@ fn init_from_teacher_copies_cnn_and_first_layers() {
         );
     }
     // A wider student cannot take the teacher's layers.
-    let wide = StudentConfig {
-        backbone: SslConfig {
+    let wide = StudentConfig::new(
+        SslConfig {
             hidden_size: 64,
             num_hidden_layers: 2,
             ..teacher_cfg
         },
-        head: HeadConfig::Prediction {
+        HeadConfig::Prediction {
             num_targets: 1,
             d_target: 32,
         },
-    };
+    );
     let err = wide
         .init(&device)
         .unwrap()
         .init_from_teacher(&teacher, 2)
         .unwrap_err();
-    assert!(matches!(err, StudentError::TeacherMismatch(_)), "{err}");
+    // The CNN is the same; the projection 16 -> 64 is not the teacher's 16 -> 32.
+    assert!(
+        matches!(
+            &err,
+            StudentError::TeacherMismatch { part, student, teacher }
+                if part == "feature_projection.projection" && student == &[16, 64] && teacher == &[16, 32]
+        ),
+        "{err}"
+    );
+    let err = student_cfg
+        .init(&device)
+        .unwrap()
+        .init_from_teacher(&teacher, 3)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StudentError::TooFewLayers {
+                requested: 3,
+                student: 2,
+                teacher: 4
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -182,4 +210,240 @@ fn generator_gradients_reach_the_shared_block() {
         .expect("gradient");
     let norm: f32 = g.powi_scalar(2).sum().into_scalar();
     assert!(norm > 0.0);
+}
+
+#[test]
+fn validate_names_the_offending_field() {
+    use crate::util::{tiny_backbone, tiny_cnn_student, tiny_fbank};
+    use ssl_distill_audio::FbankConfig;
+    use ssl_distill_students::{FbankFrontEndConfig, FrontEndConfig};
+
+    let field_of = |config: StudentConfig| match config.validate() {
+        Err(StudentError::Config { field, .. }) => field,
+        other => panic!("expected a config error, got {other:?}"),
+    };
+    assert!(tiny_cnn_student().validate().is_ok());
+    assert!(
+        tiny_cnn_student()
+            .with_front_end(tiny_fbank())
+            .validate()
+            .is_ok()
+    );
+    let generator = |num_heads, d_ff| HeadConfig::Generator {
+        num_steps: 2,
+        d_target: 48,
+        num_heads,
+        d_ff,
+        teacher_forcing: false,
+    };
+    let fbank =
+        |f: FbankFrontEndConfig| tiny_cnn_student().with_front_end(FrontEndConfig::Fbank(f));
+    for (config, want) in [
+        (
+            StudentConfig::new(
+                tiny_backbone(),
+                HeadConfig::Prediction {
+                    num_targets: 0,
+                    d_target: 48,
+                },
+            ),
+            "head.num_targets",
+        ),
+        (
+            StudentConfig::new(
+                tiny_backbone(),
+                HeadConfig::LayerToLayer {
+                    student_layers: vec![],
+                    d_target: 48,
+                },
+            ),
+            "head.student_layers.len()",
+        ),
+        (
+            StudentConfig::new(tiny_backbone(), generator(5, 64)),
+            "head.num_heads",
+        ),
+        (
+            StudentConfig::new(tiny_backbone(), generator(4, 0)),
+            "head.d_ff",
+        ),
+        (
+            StudentConfig::new(
+                SslConfig {
+                    num_attention_heads: 5,
+                    ..tiny_backbone()
+                },
+                crate::util::prediction(1),
+            ),
+            "backbone",
+        ),
+        (
+            StudentConfig::new(
+                SslConfig {
+                    num_hidden_layers: 0,
+                    ..tiny_backbone()
+                },
+                crate::util::prediction(1),
+            ),
+            "backbone.num_hidden_layers",
+        ),
+        (
+            tiny_cnn_student().with_feature_grad_mult(-0.5),
+            "feature_grad_mult",
+        ),
+        (
+            tiny_cnn_student().with_feature_grad_mult(f64::NAN),
+            "feature_grad_mult",
+        ),
+        (
+            fbank(FbankFrontEndConfig::new().with_kernel_size(4)),
+            "front_end.kernel_size",
+        ),
+        (
+            fbank(FbankFrontEndConfig::new().with_num_layers(0)),
+            "front_end.num_layers",
+        ),
+        (
+            fbank(FbankFrontEndConfig::new().with_channels(0)),
+            "front_end.channels",
+        ),
+        (
+            fbank(FbankFrontEndConfig::new().with_fbank(FbankConfig {
+                frame_shift: 12.5,
+                ..FbankConfig::default()
+            })),
+            "front_end.fbank",
+        ),
+        (
+            fbank(FbankFrontEndConfig::new().with_fbank(FbankConfig {
+                snip_edges: false,
+                ..FbankConfig::default()
+            })),
+            "front_end.fbank.snip_edges",
+        ),
+        (
+            fbank(FbankFrontEndConfig::new().with_fbank(FbankConfig {
+                num_mel_bins: 0,
+                ..FbankConfig::default()
+            })),
+            "front_end.fbank",
+        ),
+    ] {
+        assert_eq!(field_of(config.clone()), want, "{config:?}");
+    }
+    // The error message names the field.
+    let msg = tiny_cnn_student()
+        .with_feature_grad_mult(-1.0)
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("feature_grad_mult") && msg.contains("-1"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn configs_round_trip_through_json() {
+    use crate::util::{tiny_backbone, tiny_fbank};
+    for config in [
+        StudentConfig::distilhubert(),
+        StudentConfig::twelve_layer_half(),
+        StudentConfig::new(
+            tiny_backbone(),
+            HeadConfig::Generator {
+                num_steps: 3,
+                d_target: 48,
+                num_heads: 4,
+                d_ff: 64,
+                teacher_forcing: true,
+            },
+        )
+        .with_front_end(tiny_fbank())
+        .with_feature_grad_mult(0.25),
+    ] {
+        let text = serde_json::to_string_pretty(&config).unwrap();
+        let back: StudentConfig = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, config, "{text}");
+    }
+    assert_eq!(StudentConfig::distilhubert().feature_grad_mult, 0.1);
+    assert_eq!(crate::util::tiny_cnn_student().feature_grad_mult, 1.0);
+}
+
+#[test]
+fn fbank_student_init_from_teacher_copies_projection_pos_conv_and_layers() {
+    use crate::util::tiny_fbank;
+    let device = Device::flex();
+    let teacher_cfg = SslConfig {
+        num_hidden_layers: 3,
+        feat_proj_layer_norm: false,
+        ..SslConfig::tiny()
+    };
+    let teacher = teacher_cfg.init(&device);
+    let config = StudentConfig::new(
+        SslConfig {
+            num_hidden_layers: 2,
+            ..teacher_cfg.clone()
+        },
+        crate::util::prediction(1),
+    )
+    .with_front_end(tiny_fbank());
+    let student = config
+        .init(&device)
+        .unwrap()
+        .init_from_teacher(&teacher, 2)
+        .unwrap();
+    let data = |p: &burn::module::Param<Tensor<2>>| p.val().into_data();
+    assert_eq!(
+        data(&student.backbone.feature_projection.projection.weight),
+        data(&teacher.feature_projection.projection.weight)
+    );
+    assert_eq!(
+        student
+            .backbone
+            .encoder
+            .pos_conv_embed
+            .conv
+            .weight
+            .val()
+            .into_data(),
+        teacher.encoder.pos_conv_embed.conv.weight.val().into_data()
+    );
+    for i in 0..2 {
+        let (s, t) = (
+            &student.backbone.encoder.layers[i],
+            &teacher.encoder.layers[i],
+        );
+        assert_eq!(
+            data(&s.feed_forward.output_dense.weight),
+            data(&t.feed_forward.output_dense.weight),
+            "layer {i}"
+        );
+        assert_eq!(
+            data(&s.attention.q_proj.weight),
+            data(&t.attention.q_proj.weight),
+            "layer {i}"
+        );
+    }
+    // Still no waveform CNN.
+    assert!(student.backbone.feature_extractor.conv_layers.is_empty());
+    // A subsampler of another width cannot take the teacher's projection.
+    let thin = StudentConfig::new(
+        SslConfig {
+            conv_dim: vec![8; 7],
+            num_hidden_layers: 2,
+            ..teacher_cfg
+        },
+        crate::util::prediction(1),
+    )
+    .with_front_end(tiny_fbank());
+    let err = thin
+        .init(&device)
+        .unwrap()
+        .init_from_teacher(&teacher, 1)
+        .unwrap_err();
+    assert!(
+        matches!(&err, StudentError::TeacherMismatch { part, .. } if part == "feature_projection.projection"),
+        "{err}"
+    );
 }

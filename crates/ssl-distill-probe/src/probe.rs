@@ -1,0 +1,526 @@
+//! Running a probe: features once on the upstream's plain device, then a head
+//! ([`PrHead`] or [`PooledHead`]) with its [`WeightedSum`](crate::WeightedSum) trained on the
+//! autodiff device with AdamW at a constant learning rate for a fixed number of epochs; the
+//! epoch with the best dev metric is kept and scored on test.
+//!
+//! A hand-written loop, not burn-train's `Learner`: the data are in-memory feature tensors
+//! rather than a `Dataset` + `Batcher`, model selection is on a task metric (PER, accuracy)
+//! that the Learner would need custom `Metric`s for, and the Learner writes an artifact
+//! directory (checkpoints, logs) and prints one `ProgressSnapshot` line per batch without loss
+//! values when not on a TTY. The loop is 30 lines and prints one line per epoch.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ProbeError;
+use crate::features::{FeatureSet, Pooling, extract};
+use crate::heads::{PooledHead, PooledHeadConfig, PrHead, PrHeadConfig};
+use crate::metrics::{accuracy, ctc_greedy_decode, phone_error_rate};
+use crate::task::{LabelledSet, Task, TaskData};
+use crate::upstream::{Upstream, UpstreamKind};
+
+/// The training budget of a probe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    /// Passes over the training split.
+    pub epochs: usize,
+    /// Utterances per step.
+    pub batch_size: usize,
+    /// AdamW learning rate (constant).
+    pub lr: f64,
+    /// AdamW weight decay.
+    pub weight_decay: f64,
+}
+
+impl Budget {
+    /// The documented defaults, sized so a probe of a small upstream on the `ci` corpus
+    /// finishes in minutes on 2 CPU cores: PR 20 epochs × batch 8 at 2e-3; SID 60 × 16 at 5e-3;
+    /// KS 60 × 16 at 2e-3; weight decay 1e-4.
+    pub fn default_for(task: Task) -> Self {
+        let (epochs, batch_size, lr) = match task {
+            Task::Pr => (20, 8, 2e-3),
+            Task::Sid => (60, 16, 5e-3),
+            Task::Ks => (60, 16, 2e-3),
+        };
+        Self {
+            epochs,
+            batch_size,
+            lr,
+            weight_decay: 1e-4,
+        }
+    }
+}
+
+/// What a probe trains.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeConfig {
+    /// The task.
+    pub task: Task,
+    /// Epochs, batch size, learning rate.
+    pub budget: Budget,
+    /// Seed of the head's initialisation and of the batch order. Default 0.
+    pub seed: u64,
+    /// Standardise each hidden state per dimension with train statistics, so the layer
+    /// weights compare layers of different scales. Default true.
+    pub standardize: bool,
+    /// PR: hidden width of each LSTM direction. Default 128.
+    pub pr_hidden: usize,
+    /// PR: BiLSTM layers. Default 2.
+    pub pr_layers: usize,
+    /// KS: width of the MLP's hidden layer. Default 256. (SID uses a linear layer.)
+    pub ks_hidden: usize,
+}
+
+impl ProbeConfig {
+    /// The defaults for `task`.
+    pub fn new(task: Task) -> Self {
+        Self {
+            task,
+            budget: Budget::default_for(task),
+            seed: 0,
+            standardize: true,
+            pr_hidden: 128,
+            pr_layers: 2,
+            ks_hidden: 256,
+        }
+    }
+}
+
+/// One epoch of training.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EpochRecord {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's steps.
+    pub loss: f64,
+    /// The dev metric after the epoch.
+    pub dev: f64,
+}
+
+/// What a probe reports while it runs.
+#[derive(Debug, Clone)]
+pub enum ProbeEvent {
+    /// Features of a split: `done` of `total` utterances.
+    Extracting {
+        /// `train`, `dev` or `test`.
+        split: &'static str,
+        /// Utterances done.
+        done: usize,
+        /// Utterances in the split.
+        total: usize,
+    },
+    /// An epoch finished.
+    Epoch(EpochRecord),
+}
+
+/// The upstream a probe ran on.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpstreamInfo {
+    /// Its path.
+    pub path: PathBuf,
+    /// Teacher or student.
+    pub kind: UpstreamKind,
+    /// `L + 1`.
+    pub hidden_states: usize,
+    /// Width.
+    pub hidden_size: usize,
+}
+
+/// The data a probe ran on.
+#[derive(Debug, Clone, Serialize)]
+pub struct DataInfo {
+    /// The corpus directory.
+    pub dir: PathBuf,
+    /// Utterances used per split (train, dev, test).
+    pub utterances: [usize; 3],
+    /// Utterances skipped per split (see [`LabelledSet::skipped`]).
+    pub skipped: [usize; 3],
+    /// Number of classes (PR: phones + blank).
+    pub classes: usize,
+}
+
+/// The result of a probe (written as `probe-<task>.json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeReport {
+    /// The task.
+    pub task: Task,
+    /// `per` or `accuracy`.
+    pub metric: &'static str,
+    /// The metric on test, with the head of the best dev epoch.
+    pub value: f64,
+    /// The best dev metric.
+    pub dev: f64,
+    /// The epoch it came from.
+    pub best_epoch: usize,
+    /// What a trivial predictor scores on test: PR 1.0 (an empty hypothesis), SID/KS the
+    /// accuracy of always predicting the most frequent training class.
+    pub baseline: f64,
+    /// The learned layer weights (softmax, `L + 1`, summing to 1) of the best epoch.
+    pub layer_weights: Vec<f64>,
+    /// The training budget.
+    pub budget: Budget,
+    /// The seed.
+    pub seed: u64,
+    /// The whole configuration.
+    pub config: ProbeConfig,
+    /// The upstream.
+    pub upstream: UpstreamInfo,
+    /// The data.
+    pub data: DataInfo,
+    /// Per-epoch loss and dev metric.
+    pub history: Vec<EpochRecord>,
+    /// Seconds spent extracting features and training (incl. evaluation).
+    pub seconds: Timing,
+}
+
+/// Wall-clock time of a probe.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Timing {
+    /// Feature extraction.
+    pub extract: f64,
+    /// Training and evaluation.
+    pub train: f64,
+}
+
+impl ProbeReport {
+    /// The file name in the output directory: `probe-<task>.json`.
+    pub fn file_name(&self) -> String {
+        format!("probe-{}.json", self.task)
+    }
+
+    /// Writes `out_dir/probe-<task>.json` atomically (creating `out_dir`); returns its path.
+    ///
+    /// # Errors
+    /// [`ProbeError::Write`] naming the file.
+    pub fn write(&self, out_dir: &Path) -> Result<PathBuf, ProbeError> {
+        let path = out_dir.join(self.file_name());
+        let json = serde_json::to_vec_pretty(self).expect("reports serialize");
+        ssl_distill_models::write_atomic(&path, &json)?;
+        Ok(path)
+    }
+}
+
+/// Features and labels of one split, ready to batch.
+struct Split<'a> {
+    features: FeatureSet,
+    labels: &'a [Vec<usize>],
+}
+
+/// `[L + 1, B, T_max, D]` (zero-padded) of the items `idx`, and their frame counts.
+fn frames_batch(set: &FeatureSet, idx: &[usize], device: &Device) -> (Tensor<4>, Vec<usize>) {
+    let (l, d) = (set.num_states, set.dim);
+    let lengths: Vec<usize> = idx.iter().map(|&i| set.frames[i]).collect();
+    let t = lengths.iter().copied().max().unwrap_or(0);
+    let b = idx.len();
+    let mut data = vec![0f32; l * b * t * d];
+    for (row, &i) in idx.iter().enumerate() {
+        let n = set.frames[i];
+        for state in 0..l {
+            let src = &set.data[i][state * n * d..(state + 1) * n * d];
+            let dst = (state * b + row) * t * d;
+            data[dst..dst + n * d].copy_from_slice(src);
+        }
+    }
+    let x = Tensor::<4>::from_data(TensorData::new(data, [l, b, t, d]), device);
+    (x, lengths)
+}
+
+/// `[L + 1, B, D]` of the pooled items `idx`.
+fn pooled_batch(set: &FeatureSet, idx: &[usize], device: &Device) -> Tensor<3> {
+    let (l, d) = (set.num_states, set.dim);
+    let b = idx.len();
+    let mut data = vec![0f32; l * b * d];
+    for (row, &i) in idx.iter().enumerate() {
+        for state in 0..l {
+            let dst = (state * b + row) * d;
+            data[dst..dst + d].copy_from_slice(&set.data[i][state * d..(state + 1) * d]);
+        }
+    }
+    Tensor::<3>::from_data(TensorData::new(data, [l, b, d]), device)
+}
+
+/// Index of the largest value of each row of `[rows, classes]` data.
+fn argmax_rows(values: &[f32], classes: usize) -> Vec<usize> {
+    values
+        .chunks_exact(classes)
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map_or(0, |(i, _)| i)
+        })
+        .collect()
+}
+
+/// The downstream being trained.
+#[derive(Module, Debug)]
+enum Head {
+    Pr(PrHead),
+    Pooled(PooledHead),
+}
+
+impl Head {
+    fn loss(&self, split: &Split<'_>, idx: &[usize], device: &Device) -> Tensor<1> {
+        let targets: Vec<Vec<usize>> = idx.iter().map(|&i| split.labels[i].clone()).collect();
+        match self {
+            Self::Pr(h) => {
+                let (x, lengths) = frames_batch(&split.features, idx, device);
+                h.loss(x, &lengths, &targets)
+            }
+            Self::Pooled(h) => {
+                let classes: Vec<usize> = targets.iter().map(|t| t[0]).collect();
+                h.loss(pooled_batch(&split.features, idx, device), &classes)
+            }
+        }
+    }
+
+    /// The metric on a split (PER or accuracy), evaluated in batches of `batch_size`.
+    fn evaluate(&self, split: &Split<'_>, batch_size: usize, device: &Device) -> f64 {
+        let n = split.features.len();
+        let order: Vec<usize> = (0..n).collect();
+        let mut predictions: Vec<Vec<usize>> = Vec::with_capacity(n);
+        for idx in order.chunks(batch_size.max(1)) {
+            match self {
+                Self::Pr(h) => {
+                    let (x, lengths) = frames_batch(&split.features, idx, device);
+                    let log_probs = h.forward(x, &lengths);
+                    let [b, t, c] = log_probs.dims();
+                    let values: Vec<f32> = log_probs
+                        .into_data()
+                        .convert::<f32>()
+                        .into_vec::<f32>()
+                        .expect("f32 scores");
+                    let best = argmax_rows(&values, c);
+                    for (row, &len) in lengths.iter().enumerate().take(b) {
+                        predictions.push(ctc_greedy_decode(&best[row * t..row * t + len], 0));
+                    }
+                }
+                Self::Pooled(h) => {
+                    let logits = h.forward(pooled_batch(&split.features, idx, device));
+                    let c = logits.dims()[1];
+                    let values: Vec<f32> = logits
+                        .into_data()
+                        .convert::<f32>()
+                        .into_vec::<f32>()
+                        .expect("f32 scores");
+                    predictions.extend(argmax_rows(&values, c).into_iter().map(|p| vec![p]));
+                }
+            }
+        }
+        match self {
+            Self::Pr(_) => phone_error_rate(
+                predictions
+                    .iter()
+                    .zip(split.labels)
+                    .map(|(h, r)| (h.as_slice(), r.as_slice())),
+            ),
+            Self::Pooled(_) => {
+                let pred: Vec<usize> = predictions.iter().map(|p| p[0]).collect();
+                let gold: Vec<usize> = split.labels.iter().map(|l| l[0]).collect();
+                accuracy(&pred, &gold)
+            }
+        }
+    }
+
+    fn layer_weights(&self) -> Vec<f64> {
+        match self {
+            Self::Pr(h) => h.weighted_sum.weights_vec(),
+            Self::Pooled(h) => h.weighted_sum.weights_vec(),
+        }
+    }
+}
+
+fn check_budget(b: &Budget) -> Result<(), ProbeError> {
+    let bad = |field, reason: &str| {
+        Err(ProbeError::InvalidOption {
+            field,
+            reason: reason.into(),
+        })
+    };
+    if b.epochs == 0 {
+        return bad("epochs", "must be at least 1");
+    }
+    if b.batch_size == 0 {
+        return bad("batch size", "must be at least 1");
+    }
+    if !(b.lr.is_finite() && b.lr > 0.0) {
+        return bad("learning rate", "must be a positive number");
+    }
+    if !(b.weight_decay.is_finite() && b.weight_decay >= 0.0) {
+        return bad("weight decay", "must be a non-negative number");
+    }
+    Ok(())
+}
+
+/// Runs the probe `config` of `upstream` on `data`: features of the three splits (on
+/// [`Upstream::device`]), then training on `device.autodiff()` (`device` may be plain or
+/// autodiff), model selection on dev, the metric on test. `events` sees extraction progress and
+/// each epoch.
+///
+/// # Errors
+/// [`ProbeError::InvalidOption`] for an empty budget, and the extraction errors
+/// ([`ProbeError::Audio`], [`ProbeError::TooShort`]).
+///
+/// # Panics
+/// If `data.task` differs from `config.task`.
+pub fn run_probe(
+    upstream: &Upstream,
+    data: &TaskData,
+    config: &ProbeConfig,
+    device: &Device,
+    events: &mut dyn FnMut(ProbeEvent),
+) -> Result<ProbeReport, ProbeError> {
+    assert_eq!(data.task, config.task, "the data were read for another task");
+    check_budget(&config.budget)?;
+    let task = config.task;
+    let plain = device.clone().inner();
+    let autodiff = plain.clone().autodiff();
+    let pooling = if task == Task::Pr {
+        Pooling::Frames
+    } else {
+        Pooling::Mean
+    };
+
+    let started = Instant::now();
+    let mut extract_split = |name: &'static str, set: &LabelledSet| {
+        extract(upstream, &set.utterances, pooling, &mut |done, total| {
+            events(ProbeEvent::Extracting {
+                split: name,
+                done,
+                total,
+            });
+        })
+    };
+    let (mut train_f, stats) = extract_split("train", &data.train)?;
+    let (mut dev_f, _) = extract_split("dev", &data.dev)?;
+    let (mut test_f, _) = extract_split("test", &data.test)?;
+    if config.standardize {
+        for f in [&mut train_f, &mut dev_f, &mut test_f] {
+            f.standardize(&stats);
+        }
+    }
+    let extract_seconds = started.elapsed().as_secs_f64();
+    let train = Split {
+        features: train_f,
+        labels: &data.train.labels,
+    };
+    let dev = Split {
+        features: dev_f,
+        labels: &data.dev.labels,
+    };
+    let test = Split {
+        features: test_f,
+        labels: &data.test.labels,
+    };
+
+    let started = Instant::now();
+    autodiff.seed(config.seed);
+    let (states, dim, classes) = (
+        upstream.num_hidden_states(),
+        upstream.hidden_size(),
+        data.classes.len(),
+    );
+    let mut head = match task {
+        Task::Pr => Head::Pr(
+            PrHeadConfig::new(states, dim, classes)
+                .with_d_hidden(config.pr_hidden)
+                .with_num_layers(config.pr_layers)
+                .init(&autodiff),
+        ),
+        Task::Sid => Head::Pooled(PooledHeadConfig::new(states, dim, classes).init(&autodiff)),
+        Task::Ks => Head::Pooled(
+            PooledHeadConfig::new(states, dim, classes)
+                .with_d_hidden(Some(config.ks_hidden))
+                .init(&autodiff),
+        ),
+    };
+    let budget = &config.budget;
+    let mut optim = AdamWConfig::new()
+        .with_weight_decay(budget.weight_decay as f32)
+        .init();
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let better = |a: f64, b: f64| {
+        if task.lower_is_better() {
+            a < b
+        } else {
+            a > b
+        }
+    };
+    let mut best: Option<(usize, f64, Head)> = None;
+    let mut history = Vec::with_capacity(budget.epochs);
+    for epoch in 1..=budget.epochs {
+        let mut order: Vec<usize> = (0..train.features.len()).collect();
+        order.shuffle(&mut rng);
+        let (mut loss_sum, mut steps) = (0.0, 0usize);
+        for idx in order.chunks(budget.batch_size) {
+            let loss = head.loss(&train, idx, &autodiff);
+            loss_sum += f64::from(loss.clone().into_scalar::<f32>());
+            steps += 1;
+            let grads = GradientsParams::from_grads(loss.backward(), &head);
+            head = optim.step(budget.lr, head, grads);
+        }
+        let valid = head.valid();
+        let dev_metric = valid.evaluate(&dev, budget.batch_size, &plain);
+        let record = EpochRecord {
+            epoch,
+            loss: loss_sum / steps.max(1) as f64,
+            dev: dev_metric,
+        };
+        events(ProbeEvent::Epoch(record.clone()));
+        history.push(record);
+        if best.as_ref().is_none_or(|(_, b, _)| better(dev_metric, *b)) {
+            best = Some((epoch, dev_metric, valid));
+        }
+    }
+    let (best_epoch, dev_metric, best_head) = best.expect("at least one epoch");
+    let value = best_head.evaluate(&test, budget.batch_size, &plain);
+    let baseline = match task {
+        Task::Pr => 1.0,
+        Task::Sid | Task::Ks => {
+            let mut counts = vec![0usize; classes];
+            for l in train.labels {
+                counts[l[0]] += 1;
+            }
+            let majority = (0..classes).max_by_key(|&c| (counts[c], usize::MAX - c)).unwrap_or(0);
+            test.labels.iter().filter(|l| l[0] == majority).count() as f64
+                / test.labels.len().max(1) as f64
+        }
+    };
+    Ok(ProbeReport {
+        task,
+        metric: task.metric(),
+        value,
+        dev: dev_metric,
+        best_epoch,
+        baseline,
+        layer_weights: best_head.layer_weights(),
+        budget: budget.clone(),
+        seed: config.seed,
+        config: config.clone(),
+        upstream: UpstreamInfo {
+            path: upstream.path().into(),
+            kind: upstream.kind(),
+            hidden_states: states,
+            hidden_size: dim,
+        },
+        data: DataInfo {
+            dir: data.dir.clone(),
+            utterances: [data.train.len(), data.dev.len(), data.test.len()],
+            skipped: [data.train.skipped, data.dev.skipped, data.test.skipped],
+            classes,
+        },
+        history,
+        seconds: Timing {
+            extract: extract_seconds,
+            train: started.elapsed().as_secs_f64(),
+        },
+    })
+}

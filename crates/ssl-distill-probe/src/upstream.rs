@@ -1,0 +1,204 @@
+//! [`Upstream`]: anything that gives hidden states for a batch of waveforms, a teacher
+//! ([`SslModel`] from an HF directory or a fairseq `.pt` file) or a distilled student directory
+//! (`student.json` + `model.safetensors`), loaded by [`load_upstream`].
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::tensor::{Bool, Device, Tensor, TensorData};
+use serde::Serialize;
+use ssl_distill_models::{Preprocessor, SslInput, SslModel, load_checkpoint_full};
+use ssl_distill_students::{STUDENT_CONFIG_FILE, Student};
+
+use crate::error::ProbeError;
+
+/// What kind of model an [`Upstream`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpstreamKind {
+    /// A teacher checkpoint (HF directory or fairseq `.pt`).
+    Teacher,
+    /// A student directory written by `Student::save` (or `ssl-distill distill`).
+    Student,
+}
+
+#[derive(Debug)]
+enum Model {
+    Teacher(SslModel),
+    Student(Box<Student>),
+}
+
+/// A frozen model that turns waveforms into hidden states (HF layout: `L + 1` states, index 0 is
+/// the transformer input).
+#[derive(Debug)]
+pub struct Upstream {
+    path: PathBuf,
+    kind: UpstreamKind,
+    model: Model,
+    normalize: bool,
+    hidden_size: usize,
+    num_layers: usize,
+    device: Device,
+}
+
+/// What an [`Upstream`] gives for a batch.
+#[derive(Debug, Clone)]
+pub struct UpstreamOutput {
+    /// `L + 1` tensors `[batch, frames, hidden]`.
+    pub hidden_states: Vec<Tensor<3>>,
+    /// Padded frames `[batch, frames]` (`true` = padded), when the input had a mask.
+    pub frame_mask: Option<Tensor<2, Bool>>,
+}
+
+/// Loads a teacher or a student from `path` onto `device` (a plain device: upstreams are
+/// frozen), detecting which it is:
+/// - a directory with `student.json` is a student ([`Student::load`]);
+/// - a directory with `config.json`, or a `.pt` file, is a teacher
+///   ([`ssl_distill_models::load_checkpoint_full`]).
+///
+/// Input normalisation: a teacher's `preprocessor_config.json` (`do_normalize`); for a student,
+/// its directory's `preprocessor_config.json` if present, else `recipe.data.normalize` in its
+/// `student.json`, else its teacher's (`teacher.path` in `student.json`), else none.
+///
+/// # Errors
+/// [`ProbeError::NotFound`], [`ProbeError::NotAnUpstream`], and the loaders' errors
+/// ([`ProbeError::Teacher`], [`ProbeError::Student`]), each naming the path.
+pub fn load_upstream(path: impl AsRef<Path>, device: &Device) -> Result<Upstream, ProbeError> {
+    let path = path.as_ref();
+    if !path.exists() {
+        return Err(ProbeError::NotFound { path: path.into() });
+    }
+    let device = device.clone().inner();
+    if path.is_dir() && path.join(STUDENT_CONFIG_FILE).exists() {
+        let student = Student::load(path, &device)?;
+        let backbone = &student.config().backbone;
+        let (hidden_size, num_layers) = (backbone.hidden_size, backbone.num_hidden_layers);
+        let normalize = student_normalize(path)?;
+        return Ok(Upstream {
+            path: path.into(),
+            kind: UpstreamKind::Student,
+            model: Model::Student(Box::new(student.no_grad())),
+            normalize,
+            hidden_size,
+            num_layers,
+            device,
+        });
+    }
+    let is_teacher = if path.is_dir() {
+        path.join("config.json").exists()
+    } else {
+        path.extension().is_some_and(|e| e == "pt")
+    };
+    if !is_teacher {
+        return Err(ProbeError::NotAnUpstream { path: path.into() });
+    }
+    let checkpoint = load_checkpoint_full(path, &device)?;
+    Ok(Upstream {
+        path: path.into(),
+        kind: UpstreamKind::Teacher,
+        normalize: checkpoint.preprocessor.do_normalize,
+        hidden_size: checkpoint.config.hidden_size,
+        num_layers: checkpoint.config.num_hidden_layers,
+        model: Model::Teacher(checkpoint.model.no_grad()),
+        device,
+    })
+}
+
+/// A student's input normalisation (see [`load_upstream`]).
+fn student_normalize(dir: &Path) -> Result<bool, ProbeError> {
+    let read_error = |e: ssl_distill_models::ConfigError| {
+        ProbeError::Teacher(ssl_distill_models::LoadError::Config(e))
+    };
+    if dir.join("preprocessor_config.json").exists() {
+        return Ok(Preprocessor::read(dir).map_err(read_error)?.do_normalize);
+    }
+    // student.json was parsed by Student::load already; its extra keys are optional.
+    let json: serde_json::Value = std::fs::read_to_string(dir.join(STUDENT_CONFIG_FILE))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    if let Some(n) = json["recipe"]["data"]["normalize"].as_bool() {
+        return Ok(n);
+    }
+    if let Some(teacher) = json["teacher"]["path"].as_str() {
+        let teacher = Path::new(teacher);
+        if teacher.is_dir() && teacher.join("preprocessor_config.json").exists() {
+            return Ok(Preprocessor::read(teacher)
+                .map_err(read_error)?
+                .do_normalize);
+        }
+    }
+    Ok(false)
+}
+
+impl Upstream {
+    /// The path it was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Teacher or student.
+    pub fn kind(&self) -> UpstreamKind {
+        self.kind
+    }
+
+    /// Whether each waveform is normalised to zero mean and unit variance before the model.
+    pub fn normalize(&self) -> bool {
+        self.normalize
+    }
+
+    /// Width of the hidden states.
+    pub fn hidden_size(&self) -> usize {
+        self.hidden_size
+    }
+
+    /// Number of hidden states, `L + 1`.
+    pub fn num_hidden_states(&self) -> usize {
+        self.num_layers + 1
+    }
+
+    /// The (plain) device the model lives on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Frames the model gives for `samples` samples (0 below the receptive field).
+    pub fn num_frames(&self, samples: usize) -> usize {
+        match &self.model {
+            Model::Teacher(m) => m.num_frames(samples),
+            Model::Student(s) => s.num_frames(samples),
+        }
+    }
+
+    /// Runs the model on a batch.
+    ///
+    /// # Shapes
+    /// - `input.wave`: `[batch, samples]` on [`Upstream::device`]; `input.padding_mask`
+    ///   `[batch, samples]` (`true` = padded)
+    /// - output: see [`UpstreamOutput`]
+    pub fn forward(&self, input: SslInput) -> UpstreamOutput {
+        let out = match &self.model {
+            Model::Teacher(m) => m.forward(input),
+            Model::Student(s) => s.forward(input).backbone,
+        };
+        UpstreamOutput {
+            hidden_states: out.hidden_states,
+            frame_mask: out.frame_mask,
+        }
+    }
+
+    /// The hidden states of one utterance (already resampled to 16 kHz and normalised if
+    /// [`Upstream::normalize`]), each `[1, frames, hidden]`.
+    ///
+    /// # Panics
+    /// If `wave` is shorter than the receptive field (see [`Upstream::num_frames`]).
+    pub fn hidden_states(&self, wave: &[f32]) -> Vec<Tensor<3>> {
+        assert!(
+            self.num_frames(wave.len()) > 0,
+            "{} samples give no frame",
+            wave.len()
+        );
+        let input = Tensor::<2>::from_data(TensorData::new(wave.to_vec(), [1, wave.len()]), &self.device);
+        self.forward(SslInput::new(input)).hidden_states
+    }
+}

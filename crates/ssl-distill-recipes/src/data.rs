@@ -1,0 +1,204 @@
+//! The teacher side of a distillation step: audio batches from a manifest, run through the
+//! frozen teacher on a plain (non-autodiff) device, handed to the student's autodiff device
+//! as constants.
+//!
+//! The teacher never holds gradient memory: its module lives on `device.inner()` and its
+//! outputs enter the training graph through `Tensor::autodiff()` as leaves.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use burn::tensor::{Bool, Device, Tensor};
+use rand_chacha::ChaCha8Rng;
+use ssl_distill_audio::{AudioDataset, Batch, Cursor, Loader, LoaderConfig};
+use ssl_distill_models::{SslInput, SslModel};
+use ssl_distill_targets::LayerTargets;
+use ssl_distill_train::DataSource;
+
+/// One batch with the teacher's targets, on the training device.
+#[derive(Debug, Clone)]
+pub struct DistillBatch {
+    /// The student's input (waveforms and sample padding mask).
+    pub input: SslInput,
+    /// One target per head output, `[batch, frames, teacher dim]` each.
+    pub targets: Vec<Tensor<3>>,
+    /// The teacher CNN's output `[batch, frames, conv_dim]`, when a stage regresses onto it.
+    pub teacher_cnn: Option<Tensor<3>>,
+    /// Padded frames `[batch, frames]` (`true` = padded); `None` when no row is padded.
+    pub frame_padding: Option<Tensor<2, Bool>>,
+    /// Seconds of audio in the batch (valid samples / 16 kHz).
+    pub seconds: f64,
+}
+
+/// The frozen teacher and the rule turning its hidden states into targets.
+#[derive(Debug)]
+pub struct TeacherRunner {
+    /// The teacher, on `device` (no autodiff).
+    pub model: SslModel,
+    /// Target strategy.
+    pub targets: Arc<dyn LayerTargets>,
+    /// Keep the CNN output (front-end regression stages).
+    pub keep_cnn: bool,
+    /// The teacher's device (a plain device).
+    pub device: Device,
+}
+
+impl TeacherRunner {
+    /// The teacher's tensors for `batch` on its own device: `(input, hidden states up to the
+    /// deepest target, cnn features, frame padding)`. Rows all of full length get no mask, so
+    /// group-norm teachers see exactly what an unpadded run sees.
+    pub fn hidden_states(
+        &self,
+        batch: &Batch,
+        up_to: usize,
+    ) -> (SslInput, Vec<Tensor<3>>, Tensor<3>, Option<Tensor<2, Bool>>) {
+        let (wave, mask) = batch.to_tensors(&self.device);
+        let padded = batch.lengths.iter().any(|&l| l < batch.max_len);
+        let input = if padded {
+            SslInput::new(wave).with_padding_mask(mask)
+        } else {
+            SslInput::new(wave)
+        };
+        let out = self.model.forward_until(input.clone(), up_to);
+        (input, out.hidden_states, out.cnn_features, out.frame_mask)
+    }
+
+    /// The batch with its targets, moved to `train_device` (into its autodiff graph as
+    /// constants when it is an autodiff device; plain for validation).
+    pub fn distill_batch(&self, batch: &Batch, train_device: &Device) -> DistillBatch {
+        let (input, hidden, cnn, frame_padding) =
+            self.hidden_states(batch, self.targets.deepest_layer());
+        let plain = train_device.clone().inner();
+        let autodiff = train_device.is_autodiff();
+        let to_train = |t: Tensor<3>| onto(t, &plain, autodiff);
+        let targets = self
+            .targets
+            .targets(&hidden)
+            .into_iter()
+            .map(to_train)
+            .collect();
+        let student_input = SslInput {
+            wave: onto(input.wave, &plain, autodiff),
+            padding_mask: input.padding_mask.map(|m| m.to_device(train_device)),
+        };
+        DistillBatch {
+            input: student_input,
+            targets,
+            teacher_cnn: self.keep_cnn.then(|| to_train(cnn)),
+            frame_padding: frame_padding.map(|m| m.to_device(train_device)),
+            seconds: batch.lengths.iter().sum::<usize>() as f64 / 16_000.0,
+        }
+    }
+}
+
+/// `t` on `plain`, entering the autodiff graph as a constant when `autodiff`.
+fn onto<const D: usize>(t: Tensor<D>, plain: &Device, autodiff: bool) -> Tensor<D> {
+    let t = t.to_device(plain);
+    if autodiff { t.autodiff() } else { t }
+}
+
+/// A resumable stream of [`DistillBatch`]es: the audio crate's [`Loader`] (exact position in
+/// a seeded epoch order, as a [`Cursor`]) feeding a [`TeacherRunner`].
+#[derive(Debug)]
+pub struct TeacherStream {
+    dataset: Arc<AudioDataset>,
+    loader_config: LoaderConfig,
+    loader: Option<Loader>,
+    cursor: Cursor,
+    teacher: Arc<TeacherRunner>,
+    train_device: Device,
+    seconds: f64,
+    window: Instant,
+    skipped: usize,
+}
+
+impl TeacherStream {
+    /// A stream from the start of `dataset`.
+    pub fn new(
+        dataset: Arc<AudioDataset>,
+        loader_config: LoaderConfig,
+        teacher: Arc<TeacherRunner>,
+        train_device: Device,
+    ) -> Self {
+        Self {
+            dataset,
+            loader_config,
+            loader: None,
+            cursor: Cursor::default(),
+            teacher,
+            train_device,
+            seconds: 0.0,
+            window: Instant::now(),
+            skipped: 0,
+        }
+    }
+
+    /// Utterances left out so far (with `skip_bad_audio`).
+    pub fn skipped(&self) -> usize {
+        self.skipped
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl DataSource for TeacherStream {
+    type Batch = DistillBatch;
+
+    fn next_batch(&mut self, _rng: &mut ChaCha8Rng) -> Result<DistillBatch, BoxError> {
+        if self.loader.is_none() {
+            self.loader = Some(Loader::new(
+                Arc::clone(&self.dataset),
+                self.loader_config.clone(),
+                self.cursor,
+            )?);
+        }
+        let loader = self.loader.as_mut().expect("just created");
+        let loaded = loader
+            .next()
+            .ok_or("the audio loader stopped before the run ended")??;
+        for e in &loaded.skipped {
+            tracing::warn!("skipped unreadable audio: {e}");
+        }
+        self.skipped += loaded.skipped.len();
+        if loaded.batch.batch_size == 0 {
+            return Err("a whole batch of unreadable audio: nothing to train on".into());
+        }
+        self.cursor = loaded.cursor;
+        let batch = self
+            .teacher
+            .distill_batch(&loaded.batch, &self.train_device);
+        self.seconds += batch.seconds;
+        Ok(batch)
+    }
+
+    fn cursor(&self) -> serde_json::Value {
+        serde_json::json!({ "epoch": self.cursor.epoch, "batch": self.cursor.batch })
+    }
+
+    fn log_extra(&mut self) -> serde_json::Map<String, serde_json::Value> {
+        let elapsed = self.window.elapsed().as_secs_f64().max(1e-9);
+        let mut m = serde_json::Map::new();
+        m.insert(
+            "audio_sec_per_sec".into(),
+            serde_json::json!(self.seconds / elapsed),
+        );
+        m.insert("skipped_audio".into(), serde_json::json!(self.skipped));
+        self.seconds = 0.0;
+        self.window = Instant::now();
+        m
+    }
+
+    fn restore(&mut self, cursor: &serde_json::Value) -> Result<(), BoxError> {
+        let epoch = cursor.get("epoch").and_then(serde_json::Value::as_u64);
+        let batch = cursor.get("batch").and_then(serde_json::Value::as_u64);
+        let (Some(epoch), Some(batch)) = (epoch, batch) else {
+            return Err(format!("malformed data cursor {cursor}").into());
+        };
+        self.cursor = Cursor {
+            epoch,
+            batch: usize::try_from(batch)?,
+        };
+        self.loader = None;
+        Ok(())
+    }
+}

@@ -1,0 +1,32 @@
+#![doc = include_str!("../README.md")]
+//!
+//! # Modules
+//! - [`Recipe`] (TOML) with [`Overrides`] from the command line; its sections
+//!   [`StudentSpec`], [`TargetsSpec`], [`DiscSection`], [`StageSpec`];
+//! - [`run`] with a [`RunConfig`] → [`DistillReport`];
+//! - the pieces the run assembles: [`TeacherRunner`] / [`TeacherStream`] (frozen teacher on
+//!   the plain device, batches of [`DistillBatch`]) and [`DistillModel`] (student + [`LossPlan`]);
+//! - [`toy`]: a tiny random teacher and a synthetic corpus for smoke runs and tests;
+//! - errors: [`RecipeError`].
+
+mod data;
+mod error;
+mod recipe;
+mod run;
+mod student_spec;
+mod targets_spec;
+mod task;
+mod validate;
+pub mod toy;
+
+pub use data::{DistillBatch, TeacherRunner, TeacherStream};
+pub use error::RecipeError;
+pub use recipe::{
+    CodewordSource, DataSection, DiscSection, Objective, Overrides, Recipe, Stage, StageSpec,
+    TeacherSection,
+};
+pub use run::{DistillReport, RunConfig, StageReport, run};
+pub use student_spec::{FrontEndKind, HeadSpec, StudentSpec};
+pub use targets_spec::TargetsSpec;
+pub use task::{DistillModel, LossPlan};
+pub use validate::DevValidator;

@@ -1,0 +1,90 @@
+//! DistilHuBERT's initialisation of a student from its teacher (Chang et al. 2022,
+//! arXiv:2110.01900, §3.1; s3prl `pretrain/distiller`).
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::Tensor;
+use ssl_distill_models::SslModel;
+
+use crate::error::StudentError;
+use crate::student::Student;
+
+impl Student {
+    /// Copies the teacher's conv front-end (CNN students only: an Fbank student has none),
+    /// feature projection `Linear`, positional conv and its first `k` layers into the student;
+    /// not the encoder LayerNorm nor the feature projection's LayerNorm (as s3prl). Each part's
+    /// shapes are compared before it is copied; on error the student is consumed, so a
+    /// half-initialised student is never returned.
+    ///
+    /// # Errors
+    /// [`StudentError::TooFewLayers`] when either has fewer than `k` layers;
+    /// [`StudentError::TeacherMismatch`] naming the first part whose shapes differ.
+    pub fn init_from_teacher(mut self, teacher: &SslModel, k: usize) -> Result<Self, StudentError> {
+        let is_fbank = self.fbank.is_some();
+        let s = &mut self.backbone;
+        if k > s.encoder.layers.len() || k > teacher.encoder.layers.len() {
+            return Err(StudentError::TooFewLayers {
+                requested: k,
+                student: s.encoder.layers.len(),
+                teacher: teacher.encoder.layers.len(),
+            });
+        }
+        if !is_fbank {
+            same(
+                "feature_extractor",
+                &s.feature_extractor,
+                &teacher.feature_extractor,
+            )?;
+            s.feature_extractor = teacher.feature_extractor.clone();
+        }
+        same(
+            "feature_projection.projection",
+            &s.feature_projection.projection,
+            &teacher.feature_projection.projection,
+        )?;
+        s.feature_projection.projection = teacher.feature_projection.projection.clone();
+        same(
+            "encoder.pos_conv_embed",
+            &s.encoder.pos_conv_embed,
+            &teacher.encoder.pos_conv_embed,
+        )?;
+        s.encoder.pos_conv_embed = teacher.encoder.pos_conv_embed.clone();
+        for i in 0..k {
+            same(
+                &format!("encoder.layers.{i}"),
+                &s.encoder.layers[i],
+                &teacher.encoder.layers[i],
+            )?;
+            s.encoder.layers[i] = teacher.encoder.layers[i].clone();
+        }
+        Ok(self)
+    }
+}
+
+/// `Ok` iff `a` and `b` have the same parameter shapes in the same order.
+fn same<M: Module>(part: &str, a: &M, b: &M) -> Result<(), StudentError> {
+    let (sa, sb) = (shapes(a), shapes(b));
+    if sa == sb {
+        return Ok(());
+    }
+    let i = sa.iter().zip(&sb).take_while(|(x, y)| x == y).count();
+    Err(StudentError::TeacherMismatch {
+        part: part.to_string(),
+        student: sa.get(i).cloned().unwrap_or_default(),
+        teacher: sb.get(i).cloned().unwrap_or_default(),
+    })
+}
+
+fn shapes<M: Module>(m: &M) -> Vec<Vec<usize>> {
+    let mut v = Vec::new();
+    m.visit(&mut ShapeCollector(&mut v));
+    v
+}
+
+/// Collects parameter shapes in visiting order.
+struct ShapeCollector<'a>(&'a mut Vec<Vec<usize>>);
+
+impl ModuleVisitor for ShapeCollector<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0.push(param.val().dims().to_vec());
+    }
+}
