@@ -215,6 +215,8 @@ pub fn run(recipe: &Recipe, cfg: &RunConfig) -> Result<DistillReport, RecipeErro
     let student_config = recipe
         .student
         .resolve(&teacher_config, targets.num_targets(), path)?;
+    // Seeded, so the same recipe and seed give the same initial student (and resume matches).
+    plain.seed(recipe.train.seed);
     let mut student = student_config.init(&plain)?;
     if recipe.student.init_from_teacher > 0 {
         student = student.init_from_teacher(&teacher, recipe.student.init_from_teacher)?;
