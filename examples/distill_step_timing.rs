@@ -61,7 +61,9 @@ fn parse_args() -> Result<Args> {
                     seconds: 1.0,
                 }
             }
-            other => bail!("unknown argument {other:?} (expected --steps, --batch, --seconds, --smoke)"),
+            other => {
+                bail!("unknown argument {other:?} (expected --steps, --batch, --seconds, --smoke)")
+            }
         }
     }
     if args.steps == 0 || args.batch == 0 || args.seconds < 0.025 {
@@ -114,12 +116,17 @@ fn step(
         .forward_until(SslInput::new(wave.clone()), TARGETS[2])
         .hidden_states;
     // Plain tensors enter the student's graph as constants.
-    let targets: Vec<Tensor<3>> = TARGETS.iter().map(|&l| hidden[l].clone().autodiff()).collect();
+    let targets: Vec<Tensor<3>> = TARGETS
+        .iter()
+        .map(|&l| hidden[l].clone().autodiff())
+        .collect();
     drop(hidden);
     p.teacher = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let predictions = student.forward(SslInput::new(wave.clone().autodiff())).predictions;
+    let predictions = student
+        .forward(SslInput::new(wave.clone().autodiff()))
+        .predictions;
     let terms = distilhubert_terms();
     let mut loss: Option<Tensor<1>> = None;
     for (pred, target) in predictions.into_iter().zip(targets) {

@@ -96,7 +96,9 @@ pub fn run_recipe(name: &str, opts: &Options, work: &Path) -> Result<DistillRepo
             max_steps: opts.max_steps,
             ..Overrides::default()
         });
-        opts.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(name))
+        opts.out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("runs").join(name))
     };
     recipe.validate(&path)?;
     let report = run(

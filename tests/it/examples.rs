@@ -40,7 +40,10 @@ fn deep_vs_wide_example() {
 
 #[test]
 fn wang_disc_fbank_example() {
-    smoke("wang_disc_fbank", &["wang-disc-fbank / front-end", "wang-disc-fbank / distill"]);
+    smoke(
+        "wang_disc_fbank",
+        &["wang-disc-fbank / front-end", "wang-disc-fbank / distill"],
+    );
 }
 
 #[test]

@@ -106,7 +106,11 @@ pub fn cross_cka(a: &[Tensor<2>], b: &[Tensor<2>]) -> Vec<Vec<f64>> {
     let a: Vec<Tensor<2>> = a.iter().map(centre).collect();
     let b: Vec<Tensor<2>> = b.iter().map(centre).collect();
     if let (Some(x), Some(y)) = (a.first(), b.first()) {
-        assert_eq!(x.dims()[0], y.dims()[0], "CKA needs the same frames on both sides");
+        assert_eq!(
+            x.dims()[0],
+            y.dims()[0],
+            "CKA needs the same frames on both sides"
+        );
     }
     let na: Vec<f64> = a.iter().map(|x| cross(x, x).sqrt()).collect();
     let nb: Vec<f64> = b.iter().map(|y| cross(y, y).sqrt()).collect();
@@ -175,7 +179,11 @@ pub fn analyze(
         });
     }
     let layers = model.num_hidden_states() - 1;
-    let clustered: Vec<usize> = if layers == 0 { vec![0] } else { (1..=layers).collect() };
+    let clustered: Vec<usize> = if layers == 0 {
+        vec![0]
+    } else {
+        (1..=layers).collect()
+    };
     if config.clusters == 0 || config.clusters > clustered.len() {
         return Err(ProbeError::InvalidOption {
             field: "clusters",
@@ -255,7 +263,10 @@ pub fn analyze(
     let (teacher_layers, cross) = match teacher {
         Some(t) => {
             let tt = teacher_feats.to_tensors(t.device());
-            let moved: Vec<Tensor<2>> = tt.into_iter().map(|x| x.to_device(model.device())).collect();
+            let moved: Vec<Tensor<2>> = tt
+                .into_iter()
+                .map(|x| x.to_device(model.device()))
+                .collect();
             (
                 Some((0..t.num_hidden_states()).collect()),
                 Some(cross_cka(&tensors, &moved)),

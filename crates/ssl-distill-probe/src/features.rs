@@ -158,7 +158,7 @@ pub fn extract(
             let values: Vec<f32> = h
                 .into_data()
                 .convert::<f32>()
-                .into_vec::<f32>()
+                .try_into_vec::<f32>()
                 .expect("f32 hidden states");
             let (sum, sum_sq) = (
                 &mut acc.sum[l * dim..(l + 1) * dim],
@@ -213,9 +213,7 @@ mod tests {
         full.standardize(&stats);
         let mean_of = |v: &[f32]| -> Vec<f32> {
             v.chunks_exact(6)
-                .flat_map(|s| {
-                    (0..2).map(move |d| (s[d] + s[2 + d] + s[4 + d]) / 3.0)
-                })
+                .flat_map(|s| (0..2).map(move |d| (s[d] + s[2 + d] + s[4 + d]) / 3.0))
                 .collect()
         };
         let mut pooled = FeatureSet {

@@ -63,7 +63,8 @@ impl BiLstmConfig {
             // Forget-gate bias 1 (Jozefowicz et al. 2015).
             if let Some(bias) = input.bias.take() {
                 let ones = Tensor::<1>::ones([h], device);
-                input.bias = Some(bias.map(|b| b.slice_assign(h..2 * h, ones)));
+                input.bias =
+                    Some(bias.map(|b| b.slice_assign(h..2 * h, ones).detach().require_grad()));
             }
             LstmCell {
                 input,
@@ -122,7 +123,12 @@ impl LstmCell {
             let gates = step + self.recurrent.forward(h);
             let mut parts = gates.chunk(4, 1).into_iter();
             let mut next = || parts.next().expect("four gates");
-            let (i, f, g, o) = (sigmoid(next()), sigmoid(next()), tanh(next()), sigmoid(next()));
+            let (i, f, g, o) = (
+                sigmoid(next()),
+                sigmoid(next()),
+                tanh(next()),
+                sigmoid(next()),
+            );
             c = f * c + i * g;
             h = o * tanh(c.clone());
             outputs.push(h.clone());

@@ -60,7 +60,11 @@ fn viridis(v: f64) -> RGBColor {
         (170, 220, 50),
         (253, 231, 37),
     ];
-    let v = if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 };
+    let v = if v.is_finite() {
+        v.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let x = v * (STOPS.len() - 1) as f64;
     let i = (x.floor() as usize).min(STOPS.len() - 2);
     let f = x - i as f64;
@@ -70,7 +74,8 @@ fn viridis(v: f64) -> RGBColor {
 }
 
 fn text_style(size: u32, colour: RGBColor, h: HPos, v: VPos) -> TextStyle<'static> {
-    TextStyle::from((FAMILY, size).into_font())
+    (FAMILY, size)
+        .into_font()
         .color(&colour)
         .pos(Pos::new(h, v))
 }
@@ -159,8 +164,11 @@ fn draw_heatmap(
         for (j, &v) in row.iter().enumerate() {
             let (cx, cy) = (x0 + cell * j as i32, y0 + cell * i as i32);
             let colour = viridis(v);
-            root.draw(&Rectangle::new([(cx, cy), (cx + cell, cy + cell)], colour.filled()))
-                .map_err(e)?;
+            root.draw(&Rectangle::new(
+                [(cx, cy), (cx + cell, cy + cell)],
+                colour.filled(),
+            ))
+            .map_err(e)?;
             if cell >= 34 {
                 let light = 0.299 * f64::from(colour.0)
                     + 0.587 * f64::from(colour.1)
@@ -177,7 +185,11 @@ fn draw_heatmap(
         }
     }
     let label_size = if cell >= 20 { 13 } else { 10 };
-    let step = if cell >= 12 { 1 } else { (12 / cell.max(1)) as usize + 1 };
+    let step = if cell >= 12 {
+        1
+    } else {
+        (12 / cell.max(1)) as usize + 1
+    };
     for (i, r) in h.rows.iter().enumerate().step_by(step) {
         root.draw(&Text::new(
             r.to_string(),
@@ -268,8 +280,11 @@ fn draw_heatmap(
         ))
         .map_err(e)?;
     }
-    root.draw(&Rectangle::new([(bx, y0), (bx + bw, y1)], BLACK.stroke_width(1)))
-        .map_err(e)?;
+    root.draw(&Rectangle::new(
+        [(bx, y0), (bx + bw, y1)],
+        BLACK.stroke_width(1),
+    ))
+    .map_err(e)?;
     for (v, y) in [(1.0, y0), (0.5, (y0 + y1) / 2), (0.0, y1)] {
         root.draw(&Text::new(
             format!("{v:.1}"),
@@ -344,13 +359,19 @@ fn draw_dendrogram(
         * 1.08;
     let ypix = |v: f64| y1 - ((v / top) * f64::from(y1 - y0)).round() as i32;
     // Axis with 5 ticks.
-    root.draw(&PathElement::new(vec![(x0, y0), (x0, y1)], BLACK.stroke_width(1)))
-        .map_err(e)?;
+    root.draw(&PathElement::new(
+        vec![(x0, y0), (x0, y1)],
+        BLACK.stroke_width(1),
+    ))
+    .map_err(e)?;
     for k in 0..=4 {
         let v = top * f64::from(k) / 4.0;
         let y = ypix(v);
-        root.draw(&PathElement::new(vec![(x0 - 5, y), (x0, y)], BLACK.stroke_width(1)))
-            .map_err(e)?;
+        root.draw(&PathElement::new(
+            vec![(x0 - 5, y), (x0, y)],
+            BLACK.stroke_width(1),
+        ))
+        .map_err(e)?;
         root.draw(&Text::new(
             format!("{v:.3}"),
             (x0 - 8, y),
@@ -406,7 +427,10 @@ fn draw_dendrogram(
     let k = d.groups.len().max(1);
     let applied = n.saturating_sub(k);
     let heights: Vec<f64> = d.merges.iter().map(|m| m.dissimilarity).collect();
-    let cut = match (applied.checked_sub(1).map(|i| heights[i]), heights.get(applied)) {
+    let cut = match (
+        applied.checked_sub(1).map(|i| heights[i]),
+        heights.get(applied),
+    ) {
         (Some(lo), Some(&hi)) => (lo + hi) / 2.0,
         (None, Some(&hi)) => hi / 2.0,
         (Some(lo), None) => lo + (top - lo) / 2.0,
@@ -436,7 +460,9 @@ fn draw_dendrogram(
 /// # Errors
 /// [`ProbeError::Plot`], [`ProbeError::Write`], naming the file.
 pub fn dendrogram_png(dendrogram: &Dendrogram<'_>, path: &Path) -> Result<(), ProbeError> {
-    render(path, DENDROGRAM_SIZE, |root| draw_dendrogram(dendrogram, root))
+    render(path, DENDROGRAM_SIZE, |root| {
+        draw_dendrogram(dendrogram, root)
+    })
 }
 
 #[cfg(test)]

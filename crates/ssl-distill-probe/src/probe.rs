@@ -296,7 +296,7 @@ impl Head {
                     let values: Vec<f32> = log_probs
                         .into_data()
                         .convert::<f32>()
-                        .into_vec::<f32>()
+                        .try_into_vec::<f32>()
                         .expect("f32 scores");
                     let best = argmax_rows(&values, c);
                     for (row, &len) in lengths.iter().enumerate().take(b) {
@@ -309,7 +309,7 @@ impl Head {
                     let values: Vec<f32> = logits
                         .into_data()
                         .convert::<f32>()
-                        .into_vec::<f32>()
+                        .try_into_vec::<f32>()
                         .expect("f32 scores");
                     predictions.extend(argmax_rows(&values, c).into_iter().map(|p| vec![p]));
                 }
@@ -378,7 +378,10 @@ pub fn run_probe(
     device: &Device,
     events: &mut dyn FnMut(ProbeEvent),
 ) -> Result<ProbeReport, ProbeError> {
-    assert_eq!(data.task, config.task, "the data were read for another task");
+    assert_eq!(
+        data.task, config.task,
+        "the data were read for another task"
+    );
     check_budget(&config.budget)?;
     let task = config.task;
     let plain = device.clone().inner();
@@ -448,11 +451,7 @@ pub fn run_probe(
         .init();
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let better = |a: f64, b: f64| {
-        if task.lower_is_better() {
-            a < b
-        } else {
-            a > b
-        }
+        if task.lower_is_better() { a < b } else { a > b }
     };
     let mut best: Option<(usize, f64, Head)> = None;
     let mut history = Vec::with_capacity(budget.epochs);
@@ -489,7 +488,9 @@ pub fn run_probe(
             for l in train.labels {
                 counts[l[0]] += 1;
             }
-            let majority = (0..classes).max_by_key(|&c| (counts[c], usize::MAX - c)).unwrap_or(0);
+            let majority = (0..classes)
+                .max_by_key(|&c| (counts[c], usize::MAX - c))
+                .unwrap_or(0);
             test.labels.iter().filter(|l| l[0] == majority).count() as f64
                 / test.labels.len().max(1) as f64
         }

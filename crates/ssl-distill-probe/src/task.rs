@@ -139,7 +139,11 @@ fn field(task: Task, u: &Utterance) -> Option<String> {
     match task {
         Task::Pr => u.phones.clone(),
         Task::Sid => u.speaker.clone(),
-        Task::Ks => u.extra.get("label").and_then(|v| v.as_str()).map(String::from),
+        Task::Ks => u
+            .extra
+            .get("label")
+            .and_then(|v| v.as_str())
+            .map(String::from),
     }
 }
 
@@ -199,7 +203,12 @@ pub fn read_task(dir: impl AsRef<Path>, task: Task) -> Result<TaskData, ProbeErr
                     .collect::<BTreeSet<_>>(),
             )
             .collect(),
-        Task::Sid | Task::Ks => raw[0].iter().cloned().collect::<BTreeSet<_>>().into_iter().collect(),
+        Task::Sid | Task::Ks => raw[0]
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
     };
     let index = |name: &str| classes.iter().position(|c| c == name);
     let mut sets = Vec::with_capacity(3);

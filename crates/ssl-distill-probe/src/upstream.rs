@@ -198,7 +198,10 @@ impl Upstream {
             "{} samples give no frame",
             wave.len()
         );
-        let input = Tensor::<2>::from_data(TensorData::new(wave.to_vec(), [1, wave.len()]), &self.device);
+        let input = Tensor::<2>::from_data(
+            TensorData::new(wave.to_vec(), [1, wave.len()]),
+            &self.device,
+        );
         self.forward(SslInput::new(input)).hidden_states
     }
 }

@@ -45,7 +45,7 @@ impl WeightedSum {
         self.weights()
             .into_data()
             .convert::<f64>()
-            .into_vec::<f64>()
+            .try_into_vec::<f64>()
             .expect("f64 weights")
     }
 
@@ -56,7 +56,8 @@ impl WeightedSum {
     /// - output: `[batch, frames, dim]`
     pub fn forward(&self, stacked: Tensor<4>) -> Tensor<3> {
         let [l, b, t, d] = stacked.dims();
-        self.sum_flat(stacked.reshape([l, b * t * d])).reshape([b, t, d])
+        self.sum_flat(stacked.reshape([l, b * t * d]))
+            .reshape([b, t, d])
     }
 
     /// Weighted sum over the first dimension of pooled states.

@@ -16,8 +16,8 @@ mod run;
 mod student_spec;
 mod targets_spec;
 mod task;
-mod validate;
 pub mod toy;
+mod validate;
 
 pub use data::{DistillBatch, TeacherRunner, TeacherStream};
 pub use error::RecipeError;

@@ -303,7 +303,10 @@ impl Recipe {
         ssl_distill_losses::validate(&self.loss)
             .map_err(|e| RecipeError::invalid(path, "loss", e.to_string()))?;
         if self.disc.kmeans_k < 2 {
-            return bad("disc.kmeans_k", format!("must be >= 2, got {}", self.disc.kmeans_k));
+            return bad(
+                "disc.kmeans_k",
+                format!("must be >= 2, got {}", self.disc.kmeans_k),
+            );
         }
         if self.disc.calibration_utterances == 0 {
             return bad("disc.calibration_utterances", "must be >= 1".into());
@@ -323,8 +326,9 @@ impl Recipe {
             }
             total += s.fraction;
             if let Some(loss) = &s.loss {
-                ssl_distill_losses::validate(loss)
-                    .map_err(|e| RecipeError::invalid(path, format!("stages[{i}].loss"), e.to_string()))?;
+                ssl_distill_losses::validate(loss).map_err(|e| {
+                    RecipeError::invalid(path, format!("stages[{i}].loss"), e.to_string())
+                })?;
                 if s.objective == Objective::FrontEnd
                     && loss.iter().any(|l| l.kind == LossKind::Disc)
                 {
@@ -340,7 +344,10 @@ impl Recipe {
                 return bad(&format!("stages[{i}].lr"), format!("must be > 0, got {lr}"));
             }
             if self.stages[..i].iter().any(|o| o.name == s.name) {
-                return bad(&format!("stages[{i}].name"), format!("`{}` is used twice", s.name));
+                return bad(
+                    &format!("stages[{i}].name"),
+                    format!("`{}` is used twice", s.name),
+                );
             }
         }
         if total > 1.0 + 1e-9 {

@@ -194,9 +194,9 @@ pub fn run(recipe: &Recipe, cfg: &RunConfig) -> Result<DistillReport, RecipeErro
     let groups = targets.groups();
 
     // 4. Codewords for `disc`.
-    let needs_disc = stages
-        .iter()
-        .any(|s| s.objective == Objective::Distill && s.loss.iter().any(|l| l.kind == LossKind::Disc));
+    let needs_disc = stages.iter().any(|s| {
+        s.objective == Objective::Distill && s.loss.iter().any(|l| l.kind == LossKind::Disc)
+    });
     let codewords = if needs_disc {
         Some(build_codewords(
             recipe,
@@ -271,8 +271,12 @@ pub fn run(recipe: &Recipe, cfg: &RunConfig) -> Result<DistillReport, RecipeErro
             ..LoaderConfig::default()
         };
         let runner = Arc::new(runner);
-        let mut stream =
-            TeacherStream::new(Arc::clone(&dataset), loader, Arc::clone(&runner), train_device.clone());
+        let mut stream = TeacherStream::new(
+            Arc::clone(&dataset),
+            loader,
+            Arc::clone(&runner),
+            train_device.clone(),
+        );
         let plan = LossPlan::new(
             stage.objective,
             &stage.loss,
@@ -292,20 +296,28 @@ pub fn run(recipe: &Recipe, cfg: &RunConfig) -> Result<DistillReport, RecipeErro
         tracing::info!(stage = %stage.name, steps = stage.steps, dir = %dir.display(), "stage");
         let model = DistillModel { student, plan };
         let optim = adamw_from_config(&train_cfg);
-        let mut validator = dev
-            .as_ref()
-            .map(|d| DevValidator::new(Arc::clone(d), Arc::clone(&runner), recipe.data.batch_size, recipe.data.dev_batches));
+        let mut validator = dev.as_ref().map(|d| {
+            DevValidator::new(
+                Arc::clone(d),
+                Arc::clone(&runner),
+                recipe.data.batch_size,
+                recipe.data.dev_batches,
+            )
+        });
         let outcome = ssl_distill_train::train_with_validation(
             &train_cfg,
             &opts,
             model,
             optim,
             &mut stream,
-            validator.as_mut().map(|v| v as &mut dyn ssl_distill_train::Validator<DistillModel>),
+            validator
+                .as_mut()
+                .map(|v| v as &mut dyn ssl_distill_train::Validator<DistillModel>),
         )?;
         student = outcome.model.student;
-        let rows = ssl_distill_train::read_metrics(&dir.join(ssl_distill_train::metrics::METRICS_FILE))
-            .unwrap_or_default();
+        let rows =
+            ssl_distill_train::read_metrics(&dir.join(ssl_distill_train::metrics::METRICS_FILE))
+                .unwrap_or_default();
         reports.push(StageReport {
             name: stage.name.clone(),
             dir,
@@ -436,7 +448,11 @@ fn build_codewords(
         )?);
     }
     let d = &recipe.disc;
-    let plain = teacher.devices().into_iter().next().unwrap_or_else(|| train_device.clone().inner());
+    let plain = teacher
+        .devices()
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| train_device.clone().inner());
     let mut rows = Vec::new();
     let mut dim = 0;
     for batch in calibration_batches(dataset, d.calibration_utterances)? {

@@ -141,7 +141,10 @@ impl StudentSpec {
         if let Some(c) = &self.conv_dim
             && c.contains(&0)
         {
-            return bad("student.conv_dim", format!("{c:?} has a zero channel count"));
+            return bad(
+                "student.conv_dim",
+                format!("{c:?} has a zero channel count"),
+            );
         }
         if !(self.feature_grad_mult.is_finite() && (0.0..=1.0).contains(&self.feature_grad_mult)) {
             return bad(
@@ -263,10 +266,7 @@ impl StudentSpec {
                     return Err(RecipeError::invalid(
                         path,
                         "student.head.student_layers",
-                        format!(
-                            "lists {} layers for {num_targets} targets",
-                            layers.len()
-                        ),
+                        format!("lists {} layers for {num_targets} targets", layers.len()),
                     ));
                 }
                 HeadConfig::LayerToLayer {

@@ -156,9 +156,10 @@ impl TargetsSpec {
                 depth,
                 path,
             )?)?),
-            Self::MeanOfLastK { k } => Box::new(MeanOfLastK::new(*k, depth).map_err(|e| {
-                RecipeError::invalid(path, "targets.k", e.to_string())
-            })?),
+            Self::MeanOfLastK { k } => Box::new(
+                MeanOfLastK::new(*k, depth)
+                    .map_err(|e| RecipeError::invalid(path, "targets.k", e.to_string()))?,
+            ),
             Self::Autoregressive => Box::new(Autoregressive { num_layers: depth }),
             Self::Clustered { .. } => panic!("clustered targets are built from calibration"),
         })

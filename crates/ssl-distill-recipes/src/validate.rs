@@ -65,7 +65,9 @@ impl Validator<DistillModel> for DevValidator {
             let items = (start..(start + self.batch_size).min(n))
                 .map(|i| self.dataset.load(i, 0))
                 .collect::<Result<Vec<_>, _>>()?;
-            let batch = self.teacher.distill_batch(&Batch::from_items(&items), &device);
+            let batch = self
+                .teacher
+                .distill_batch(&Batch::from_items(&items), &device);
             let out = model.objective(&batch);
             let loss = f64::from(out.loss.into_scalar::<f32>());
             let values = std::iter::once(("loss".to_owned(), loss)).chain(

@@ -8,7 +8,8 @@ use burn::tensor::Device;
 use crate::{assert_one_line_error, run};
 
 fn recipe(name: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../recipes")).join(format!("{name}.toml"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../recipes"))
+        .join(format!("{name}.toml"))
 }
 
 /// The toy 12-layer teacher and 6 one-second toy WAVs (a folder, no manifest file needed).
@@ -54,14 +55,21 @@ fn distill_writes_the_contract_files_and_resumes() {
     let (teacher, data) = teacher_and_data(tmp.path());
     let out = tmp.path().join("run");
     let res = distill(&teacher, &data, &out, &[]);
-    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
     let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     let rows: Vec<serde_json::Value> = metrics
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(rows.last().unwrap()["step"], 4);
-    assert!(rows.iter().all(|r| r["loss"].as_f64().is_some_and(f64::is_finite)));
+    assert!(
+        rows.iter()
+            .all(|r| r["loss"].as_f64().is_some_and(f64::is_finite))
+    );
     for step in [2, 4] {
         let f = out.join(format!("checkpoints/step-{step}/model.safetensors"));
         assert!(f.is_file(), "{}", f.display());
@@ -72,10 +80,18 @@ fn distill_writes_the_contract_files_and_resumes() {
     // Stopped after 2 steps, then resumed with the same flags: the same student.
     let split = tmp.path().join("split");
     let res = distill(&teacher, &data, &split, &["--stop-after", "2"]);
-    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
     assert!(!split.join("student").exists());
     let res = distill(&teacher, &data, &split, &["--resume"]);
-    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
     assert_eq!(
         std::fs::read(out.join("student/model.safetensors")).unwrap(),
         std::fs::read(split.join("student/model.safetensors")).unwrap(),
@@ -100,7 +116,13 @@ fn distill_errors_are_one_line() {
     assert_one_line_error(&res, &["bad.toml", "bogus"]);
 
     let r = recipe("distilhubert");
-    let res = run(&["distill", "--recipe", r.to_str().unwrap(), "--out", tmp.path().join("o").to_str().unwrap()]);
+    let res = run(&[
+        "distill",
+        "--recipe",
+        r.to_str().unwrap(),
+        "--out",
+        tmp.path().join("o").to_str().unwrap(),
+    ]);
     assert_one_line_error(&res, &["--teacher"]);
 
     let (teacher, _) = teacher_and_data(tmp.path());

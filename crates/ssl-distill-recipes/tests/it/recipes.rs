@@ -26,16 +26,24 @@ fn runs_and_learns(name: &str, teacher_head: bool) -> serde_json::Value {
         last < (1.0 - MARGIN) * first,
         "{name}: loss {first:.4} -> {last:.4}, expected a drop of at least {MARGIN}"
     );
-    let student = report.student_dir.expect("a completed run saves the student");
+    let student = report
+        .student_dir
+        .expect("a completed run saves the student");
     assert!(student.join("model.safetensors").is_file());
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(student.join("student.json")).unwrap())
             .unwrap();
     for key in ["targets", "recipe", "teacher"] {
-        assert!(json.get(key).is_some(), "student.json lacks `{key}`: {json}");
+        assert!(
+            json.get(key).is_some(),
+            "student.json lacks `{key}`: {json}"
+        );
     }
     assert_eq!(json["recipe"]["name"], name);
-    let ckpt = out.join(format!("checkpoints/step-{}/model.safetensors", last_stage.steps));
+    let ckpt = out.join(format!(
+        "checkpoints/step-{}/model.safetensors",
+        last_stage.steps
+    ));
     assert!(ckpt.is_file(), "{} missing", ckpt.display());
     json
 }
@@ -51,7 +59,10 @@ fn metrics_terms(out: &Path) -> serde_json::Map<String, serde_json::Value> {
 #[test]
 fn distilhubert_learns() {
     let json = runs_and_learns("distilhubert", false);
-    assert_eq!(json["targets"]["groups"], serde_json::json!([[4], [8], [12]]));
+    assert_eq!(
+        json["targets"]["groups"],
+        serde_json::json!([[4], [8], [12]])
+    );
 }
 
 #[test]
@@ -81,7 +92,11 @@ fn skill_learns_with_clustered_targets() {
         .flat_map(|g| g.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
         .collect();
     layers.sort_unstable();
-    assert_eq!(layers, (1..=12).collect::<Vec<_>>(), "every layer in one group");
+    assert_eq!(
+        layers,
+        (1..=12).collect::<Vec<_>>(),
+        "every layer in one group"
+    );
 }
 
 #[test]
@@ -99,8 +114,7 @@ fn metrics_carry_per_target_terms_and_disc() {
     let out = tmp.path().join("run");
     let mut recipe = small_recipe("wang-disc-fbank", &teacher, &data, 4);
     recipe.data.batch_size = 2;
-    ssl_distill_recipes::run(&recipe, &crate::common::run_config("wang-disc-fbank", &out))
-        .unwrap();
+    ssl_distill_recipes::run(&recipe, &crate::common::run_config("wang-disc-fbank", &out)).unwrap();
     let terms = metrics_terms(&out);
     for key in ["l1", "cos", "disc", "l1/layer4", "cos/layer12"] {
         assert!(terms.contains_key(key), "no `{key}` in {terms:?}");
@@ -111,5 +125,9 @@ fn metrics_carry_per_target_terms_and_disc() {
         .unwrap()
         .pop()
         .unwrap();
-    assert!(row.extra.contains_key("audio_sec_per_sec"), "{:?}", row.extra);
+    assert!(
+        row.extra.contains_key("audio_sec_per_sec"),
+        "{:?}",
+        row.extra
+    );
 }

@@ -43,7 +43,11 @@ fn resumed_equals_uninterrupted(name: &str, steps: u64, stops: &[u64]) {
     let b = std::fs::read_to_string(split.join("metrics.jsonl")).unwrap();
     let losses = |t: &str| -> Vec<f64> {
         t.lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["loss"].as_f64().unwrap())
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["loss"]
+                    .as_f64()
+                    .unwrap()
+            })
             .collect()
     };
     assert_eq!(losses(&a), losses(&b), "{name}: logged losses differ");

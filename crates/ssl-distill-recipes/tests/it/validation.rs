@@ -41,7 +41,9 @@ fn bad_fields_are_named() {
     assert!(e.contains("student.layers"), "{e}");
     let e = parse_err(&format!("{MINIMAL}[train]\nlr = -1.0\n"));
     assert!(e.contains("lr"), "{e}");
-    let e = parse_err(&format!("{MINIMAL}[[loss]]\nkind = \"l1\"\nweight = -2.0\n"));
+    let e = parse_err(&format!(
+        "{MINIMAL}[[loss]]\nkind = \"l1\"\nweight = -2.0\n"
+    ));
     assert!(e.contains("weight"), "{e}");
     let e = parse_err(&MINIMAL.replace("kind = \"prediction\"", "kind = \"mystery\""));
     assert!(e.contains("mystery"), "{e}");
@@ -70,7 +72,10 @@ fn a_student_that_does_not_fit_the_teacher_fails_before_training() {
     let mut heads = small_recipe("distilhubert", &teacher, &data, 2);
     heads.student.num_attention_heads = Some(5);
     let e = run_err(&heads, &out).to_string();
-    assert!(e.contains("distilhubert.toml") && e.contains("student"), "{e}");
+    assert!(
+        e.contains("distilhubert.toml") && e.contains("student"),
+        "{e}"
+    );
 
     let mut copy = small_recipe("deep-narrow-12l-half", &teacher, &data, 2);
     copy.student.init_from_teacher = 2;
@@ -85,7 +90,10 @@ fn a_student_that_does_not_fit_the_teacher_fails_before_training() {
     let mut head = small_recipe("wang-disc-fbank", &teacher, &data, 2);
     head.disc.codewords = ssl_distill_recipes::CodewordSource::TeacherHead;
     let e = run_err(&head, &out).to_string();
-    assert!(e.contains("disc.codewords") && e.contains("label_embs_concat"), "{e}");
+    assert!(
+        e.contains("disc.codewords") && e.contains("label_embs_concat"),
+        "{e}"
+    );
     assert!(
         !out.join("checkpoints").exists(),
         "nothing was trained by failing runs"
