@@ -155,15 +155,10 @@ fn temp_sibling(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
-/// Writes `bytes` to a temporary sibling of `path`, syncs it and renames it onto `path`.
+/// `bytes` at `path` through the models crate's atomic writer (temp sibling, sync, rename).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StudentError> {
-    let tmp = temp_sibling(path);
-    let result = std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::File::open(&tmp)?.sync_all())
-        .and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io(path, e));
-    }
-    Ok(())
+    ssl_distill_models::write_atomic(path, bytes).map_err(|e| match e {
+        ssl_distill_models::ExportError::Io { path, source } => io(&path, source),
+        other => io(path, std::io::Error::other(other.to_string())),
+    })
 }
