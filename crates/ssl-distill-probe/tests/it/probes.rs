@@ -1,0 +1,143 @@
+//! Probes end to end on a tiny random upstream and the synthetic tone corpus.
+
+use burn::tensor::Device;
+use ssl_distill_probe::{
+    Budget, ProbeConfig, ProbeEvent, Task, load_upstream, read_task, run_probe,
+};
+
+use crate::util::{tiny_teacher, tone_corpus};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    corpus: std::path::PathBuf,
+    teacher: std::path::PathBuf,
+    out: std::path::PathBuf,
+}
+
+fn fixture(per_split: [usize; 3]) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    tone_corpus(&corpus, per_split, 7);
+    let teacher = dir.path().join("teacher");
+    tiny_teacher(&teacher, 11);
+    let out = dir.path().join("out");
+    Fixture {
+        _dir: dir,
+        corpus,
+        teacher,
+        out,
+    }
+}
+
+/// SID where "speakers" are tones of 4 pitches: chance is 25 %; the probe of a random tiny
+/// HuBERT must reach at least 75 % (a margin of 50 points).
+#[test]
+fn sid_on_pitch_speakers_beats_chance_by_50_points() {
+    let f = fixture([32, 12, 16]);
+    let device = Device::flex();
+    let upstream = load_upstream(&f.teacher, &device).unwrap();
+    let data = read_task(&f.corpus, Task::Sid).unwrap();
+    let config = ProbeConfig::new(Task::Sid);
+
+    let mut epochs = 0;
+    let mut extracted = 0;
+    let report = run_probe(&upstream, &data, &config, &device, &mut |e| match e {
+        ProbeEvent::Epoch(_) => epochs += 1,
+        ProbeEvent::Extracting { done, total, .. } if done == total => extracted += total,
+        ProbeEvent::Extracting { .. } => {}
+    })
+    .unwrap();
+    assert_eq!(epochs, config.budget.epochs);
+    assert_eq!(extracted, 32 + 12 + 16);
+    assert_eq!(report.metric, "accuracy");
+    assert_eq!(report.baseline, 0.25);
+    eprintln!("{:?} {:?}", report.history, report.layer_weights);
+    assert!(
+        report.value >= 0.75,
+        "test accuracy {} (chance 0.25)",
+        report.value
+    );
+    let sum: f64 = report.layer_weights.iter().sum();
+    assert_eq!(report.layer_weights.len(), 3);
+    assert!((sum - 1.0).abs() < 1e-5, "{:?}", report.layer_weights);
+    assert_eq!(report.history.len(), config.budget.epochs);
+
+    let path = report.write(&f.out).unwrap();
+    assert_eq!(path, f.out.join("probe-sid.json"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(json["task"], "sid");
+    assert_eq!(json["metric"], "accuracy");
+    assert_eq!(json["seed"], 0);
+    assert_eq!(json["budget"]["epochs"], 60);
+    assert_eq!(json["layer_weights"].as_array().unwrap().len(), 3);
+    assert_eq!(json["upstream"]["kind"], "teacher");
+    assert!(
+        json["upstream"]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("teacher")
+    );
+    // No temporary file left behind.
+    let names: Vec<String> = std::fs::read_dir(&f.out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["probe-sid.json"]);
+
+    // Same seed, same result.
+    let again = run_probe(&upstream, &data, &config, &device, &mut |_| {}).unwrap();
+    assert_eq!(again.value, report.value);
+    assert_eq!(again.layer_weights, report.layer_weights);
+}
+
+/// PR (BiLSTM + CTC) and KS (MLP) run end to end on a small budget and give sane reports.
+#[test]
+fn pr_and_ks_run_end_to_end() {
+    let f = fixture([16, 6, 6]);
+    let device = Device::flex();
+    let upstream = load_upstream(&f.teacher, &device).unwrap();
+
+    let data = read_task(&f.corpus, Task::Pr).unwrap();
+    let mut config = ProbeConfig::new(Task::Pr);
+    config.budget = Budget {
+        epochs: 3,
+        batch_size: 4,
+        ..config.budget
+    };
+    config.pr_hidden = 16;
+    let report = run_probe(&upstream, &data, &config, &device, &mut |_| {}).unwrap();
+    assert_eq!(report.metric, "per");
+    assert!(
+        report.value.is_finite() && report.value >= 0.0,
+        "{}",
+        report.value
+    );
+    assert!(
+        report
+            .history
+            .iter()
+            .all(|r| r.loss.is_finite() && r.loss > 0.0)
+    );
+    // The loss goes down over three epochs of the same data.
+    assert!(
+        report.history[2].loss < report.history[0].loss,
+        "{:?}",
+        report.history
+    );
+    assert!((report.layer_weights.iter().sum::<f64>() - 1.0).abs() < 1e-5);
+    assert_eq!(report.write(&f.out).unwrap(), f.out.join("probe-pr.json"));
+
+    let data = read_task(&f.corpus, Task::Ks).unwrap();
+    let mut config = ProbeConfig::new(Task::Ks);
+    config.budget.epochs = 10;
+    let report = run_probe(&upstream, &data, &config, &device, &mut |_| {}).unwrap();
+    assert_eq!(report.data.classes, 4);
+    assert!((0.0..=1.0).contains(&report.value));
+    assert_eq!(report.write(&f.out).unwrap(), f.out.join("probe-ks.json"));
+
+    let mut bad = ProbeConfig::new(Task::Ks);
+    bad.budget.epochs = 0;
+    let err = run_probe(&upstream, &data, &bad, &device, &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("epochs"), "{err}");
+}
