@@ -114,6 +114,7 @@ pub fn run_recipe(name: &str, opts: &Options, work: &Path) -> Result<DistillRepo
                 ProgressMode::Auto
             },
             stop_after: None,
+            data_parallel: Vec::new(),
         },
     )?;
     for s in &report.stages {

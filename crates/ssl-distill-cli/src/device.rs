@@ -29,6 +29,25 @@ impl DeviceArg {
     }
 }
 
+impl DeviceArg {
+    /// `n` devices of this backend for data-parallel training: CUDA GPUs `0..n`, or wgpu's
+    /// discrete GPUs `0..n`. The CPU backends (`cpu`, `tch`) have one device, so `n > 1` is an
+    /// error there; `n = 1` is [`device`](Self::device).
+    pub fn devices(self, n: usize) -> Result<Vec<Device>> {
+        match (self, n) {
+            (_, 0) => bail!("--num-devices must be at least 1"),
+            (_, 1) => Ok(vec![self.device()?]),
+            (Self::Cuda, n) => (0..n).map(cuda_at).collect(),
+            (Self::Wgpu, n) => (0..n).map(wgpu_at).collect(),
+            (Self::Cpu | Self::Tch, n) => bail!(
+                "--num-devices {n}: the {} backend has a single device; data parallelism needs \
+                 --device cuda or --device wgpu with several GPUs",
+                if self == Self::Cpu { "cpu" } else { "tch" }
+            ),
+        }
+    }
+}
+
 fn not_compiled(name: &str, feature: &str) -> Result<Device> {
     bail!(
         "--device {name}: this binary was built without the `{feature}` backend; rebuild with \
@@ -45,12 +64,15 @@ fn cpu() -> Result<Device> {
     not_compiled("cpu", "flex")
 }
 
-#[cfg(feature = "cuda")]
 fn cuda() -> Result<Device> {
-    Ok(Device::cuda(0))
+    cuda_at(0)
+}
+#[cfg(feature = "cuda")]
+fn cuda_at(index: usize) -> Result<Device> {
+    Ok(Device::cuda(index))
 }
 #[cfg(not(feature = "cuda"))]
-fn cuda() -> Result<Device> {
+fn cuda_at(_index: usize) -> Result<Device> {
     not_compiled("cuda", "cuda")
 }
 
@@ -60,6 +82,14 @@ fn wgpu() -> Result<Device> {
 }
 #[cfg(not(feature = "wgpu"))]
 fn wgpu() -> Result<Device> {
+    not_compiled("wgpu", "wgpu")
+}
+#[cfg(feature = "wgpu")]
+fn wgpu_at(index: usize) -> Result<Device> {
+    Ok(Device::wgpu(burn::tensor::DeviceKind::DiscreteGpu(index)))
+}
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_at(_index: usize) -> Result<Device> {
     not_compiled("wgpu", "wgpu")
 }
 

@@ -63,8 +63,15 @@ impl BiLstmConfig {
             // Forget-gate bias 1 (Jozefowicz et al. 2015).
             if let Some(bias) = input.bias.take() {
                 let ones = Tensor::<1>::ones([h], device);
-                input.bias =
-                    Some(bias.map(|b| b.slice_assign(h..2 * h, ones).detach().require_grad()));
+                // A new leaf: on an autodiff device the assigned copy must itself track grads.
+                input.bias = Some(bias.map(|b| {
+                    let b = b.slice_assign(h..2 * h, ones).detach();
+                    if device.is_autodiff() {
+                        b.require_grad()
+                    } else {
+                        b
+                    }
+                }));
             }
             LstmCell {
                 input,

@@ -24,7 +24,7 @@ pub enum UpstreamKind {
 
 #[derive(Debug)]
 enum Model {
-    Teacher(SslModel),
+    Teacher(Box<SslModel>),
     Student(Box<Student>),
 }
 
@@ -99,7 +99,7 @@ pub fn load_upstream(path: impl AsRef<Path>, device: &Device) -> Result<Upstream
         normalize: checkpoint.preprocessor.do_normalize,
         hidden_size: checkpoint.config.hidden_size,
         num_layers: checkpoint.config.num_hidden_layers,
-        model: Model::Teacher(checkpoint.model.no_grad()),
+        model: Model::Teacher(Box::new(checkpoint.model.no_grad())),
         device,
     })
 }

@@ -144,7 +144,18 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 impl DataSource for TeacherStream {
     type Batch = DistillBatch;
 
-    fn next_batch(&mut self, _rng: &mut ChaCha8Rng) -> Result<DistillBatch, BoxError> {
+    fn next_batch(&mut self, rng: &mut ChaCha8Rng) -> Result<DistillBatch, BoxError> {
+        let device = self.train_device.clone();
+        self.next_batch_on(rng, &device)
+    }
+
+    /// The next batch with its targets on `device` (a data-parallel replica's autodiff device);
+    /// the teacher runs on its own device either way.
+    fn next_batch_on(
+        &mut self,
+        _rng: &mut ChaCha8Rng,
+        device: &Device,
+    ) -> Result<DistillBatch, BoxError> {
         if self.loader.is_none() {
             self.loader = Some(Loader::new(
                 Arc::clone(&self.dataset),
@@ -164,9 +175,7 @@ impl DataSource for TeacherStream {
             return Err("a whole batch of unreadable audio: nothing to train on".into());
         }
         self.cursor = loaded.cursor;
-        let batch = self
-            .teacher
-            .distill_batch(&loaded.batch, &self.train_device);
+        let batch = self.teacher.distill_batch(&loaded.batch, device);
         self.seconds += batch.seconds;
         Ok(batch)
     }

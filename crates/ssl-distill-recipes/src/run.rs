@@ -43,6 +43,11 @@ pub struct RunConfig {
     pub resume: bool,
     /// The device (the student trains on its autodiff twin, the teacher runs on it plainly).
     pub device: Device,
+    /// More devices for data parallelism (burn's multi-device pieces, see
+    /// `ssl_distill_train::RunOptions::devices`): each step also runs one micro-batch per
+    /// device here on a replica of the student, and the gradients are summed on `device`.
+    /// Empty (the default) trains on `device` alone.
+    pub data_parallel: Vec<Device>,
     /// Progress display.
     pub progress: ProgressMode,
     /// Stop after this many optimizer steps in total (over all stages), writing a checkpoint;
@@ -291,7 +296,7 @@ pub fn run(recipe: &Recipe, cfg: &RunConfig) -> Result<DistillReport, RecipeErro
             resume: cfg.resume,
             stop_after,
             progress: cfg.progress,
-            ..RunOptions::new(&dir)
+            devices: parallel_devices(&train_device, &cfg.data_parallel),
         };
         tracing::info!(stage = %stage.name, steps = stage.steps, dir = %dir.display(), "stage");
         let model = DistillModel { student, plan };
@@ -487,4 +492,15 @@ fn build_codewords(
         Tensor::<2>::from_data(data, train_device),
         d.tau,
     ))
+}
+
+/// The training devices of a data-parallel run: the main autodiff device first, then the
+/// autodiff twins of `extra`; empty (train on the model's own device) without `extra`.
+fn parallel_devices(main: &Device, extra: &[Device]) -> Vec<Device> {
+    if extra.is_empty() {
+        return Vec::new();
+    }
+    std::iter::once(main.clone())
+        .chain(extra.iter().map(|d| d.clone().inner().autodiff()))
+        .collect()
 }

@@ -52,6 +52,11 @@ pub struct DistillArgs {
     /// Backend.
     #[arg(long, value_enum, default_value = "cpu")]
     device: DeviceArg,
+    /// Data-parallel training over this many devices of `--device` (CUDA or wgpu GPUs 0..N):
+    /// each step runs one micro-batch of `--batch-size` per device and sums the gradients on
+    /// the first (see docs/multi-device.md).
+    #[arg(long, default_value_t = 1)]
+    num_devices: usize,
 }
 
 /// Runs `ssl-distill distill`.
@@ -72,15 +77,17 @@ pub fn run_distill(args: &DistillArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(&recipe.name));
+    let devices = args.device.devices(args.num_devices)?;
     let report = run(
         &recipe,
         &RunConfig {
             recipe_path: args.recipe.clone(),
             out: out.clone(),
             resume: args.resume,
-            device: args.device.device()?,
+            device: devices[0].clone(),
             progress: ProgressMode::Auto,
             stop_after: args.stop_after,
+            data_parallel: devices[1..].to_vec(),
         },
     )?;
     for s in &report.stages {

@@ -1,6 +1,6 @@
 //! `ssl-distill features` and `ssl-distill inspect`: run or describe a teacher checkpoint.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use burn::module::Module;

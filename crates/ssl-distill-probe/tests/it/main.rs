@@ -4,6 +4,5 @@
 mod analysis;
 mod metrics;
 mod probes;
-mod scratch;
 mod upstreams;
 mod util;

@@ -92,13 +92,13 @@ fn weighted_sum_weights_are_a_softmax_and_get_gradients() {
     }
     let stacked = Tensor::<4>::random([3, 2, 4, 5], Distribution::Normal(0.0, 1.0), &device);
     let out = ws.forward(stacked.clone());
-    let manual = stacked.clone().slice([0..1]).squeeze_dim::<3>(0) * (1.0 / 6.0)
-        + stacked.clone().slice([1..2]).squeeze_dim::<3>(0) * (2.0 / 6.0)
-        + stacked.clone().slice([2..3]).squeeze_dim::<3>(0) * (3.0 / 6.0);
+    let manual = stacked.clone().narrow(0, 0, 1).squeeze_dim::<3>(0) * (1.0 / 6.0)
+        + stacked.clone().narrow(0, 1, 1).squeeze_dim::<3>(0) * (2.0 / 6.0)
+        + stacked.clone().narrow(0, 2, 1).squeeze_dim::<3>(0) * (3.0 / 6.0);
     let diff: f32 = (out.clone() - manual).abs().max().into_scalar();
     assert!(diff < 1e-5, "{diff}");
     // A loss that prefers layer 2 gives the logits a gradient.
-    let target = stacked.slice([2..3]).squeeze_dim::<3>(0).detach();
+    let target = stacked.narrow(0, 2, 1).squeeze_dim::<3>(0).detach();
     let loss = (out - target).powi_scalar(2).mean();
     let grads = loss.backward();
     let g: Vec<f32> = ws

@@ -55,6 +55,7 @@ pub fn run_config(name: &str, out: &Path) -> RunConfig {
         device: Device::flex(),
         progress: ProgressMode::Off,
         stop_after: None,
+        data_parallel: Vec::new(),
     }
 }
 
@@ -66,4 +67,12 @@ pub fn first_last_mean(metrics: &Path, k: usize) -> (f64, f64) {
         r.iter().map(|r| r.loss).sum::<f64>() / r.len() as f64
     };
     (mean(&rows[..k]), mean(&rows[rows.len() - k..]))
+}
+
+/// Serialises the tests of this binary. burn's device RNG is process-wide (`Device::seed`), and
+/// a run seeds it and draws from it (student init, dropout); two runs in parallel threads would
+/// interleave their draws and lose the bit-exact determinism the resume tests check.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }

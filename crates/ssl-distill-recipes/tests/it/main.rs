@@ -2,6 +2,7 @@
 //! `recipes/` lowers its loss, runs resume exactly, and bad recipes fail clearly.
 
 mod common;
+mod parallel;
 mod recipes;
 mod resume;
 mod validation;

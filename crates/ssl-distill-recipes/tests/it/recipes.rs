@@ -58,6 +58,7 @@ fn metrics_terms(out: &Path) -> serde_json::Map<String, serde_json::Value> {
 
 #[test]
 fn distilhubert_learns() {
+    let _serial = crate::common::serial();
     let json = runs_and_learns("distilhubert", false);
     assert_eq!(
         json["targets"]["groups"],
@@ -67,23 +68,27 @@ fn distilhubert_learns() {
 
 #[test]
 fn shallow_wide_learns() {
+    let _serial = crate::common::serial();
     runs_and_learns("shallow-wide-3l-one", false);
 }
 
 #[test]
 fn deep_narrow_learns() {
+    let _serial = crate::common::serial();
     let json = runs_and_learns("deep-narrow-12l-half", false);
     assert_eq!(json["targets"]["groups"].as_array().unwrap().len(), 12);
 }
 
 #[test]
 fn wang_disc_fbank_learns_with_the_teacher_head() {
+    let _serial = crate::common::serial();
     let json = runs_and_learns("wang-disc-fbank", true);
     assert_eq!(json["recipe"]["stages"].as_array().unwrap().len(), 2);
 }
 
 #[test]
 fn skill_learns_with_clustered_targets() {
+    let _serial = crate::common::serial();
     let json = runs_and_learns("skill", false);
     let groups = json["targets"]["groups"].as_array().unwrap();
     assert_eq!(groups.len(), 4, "{json}");
@@ -101,12 +106,14 @@ fn skill_learns_with_clustered_targets() {
 
 #[test]
 fn gendistiller_learns() {
+    let _serial = crate::common::serial();
     let json = runs_and_learns("gendistiller", false);
     assert_eq!(json["targets"]["strategy"], "autoregressive");
 }
 
 #[test]
 fn metrics_carry_per_target_terms_and_disc() {
+    let _serial = crate::common::serial();
     let tmp = tempfile::tempdir().unwrap();
     let teacher = tmp.path().join("teacher");
     write_teacher(&teacher, false);

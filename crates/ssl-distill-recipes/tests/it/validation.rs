@@ -8,6 +8,7 @@ use crate::common::{recipes_dir, run_config, small_recipe, write_audio, write_te
 
 #[test]
 fn every_shipped_recipe_parses() {
+    let _serial = crate::common::serial();
     let mut n = 0;
     for entry in std::fs::read_dir(recipes_dir()).unwrap() {
         let path = entry.unwrap().path();
@@ -30,6 +31,7 @@ const MINIMAL: &str = "name = \"x\"\n[student]\nlayers = 2\n[student.head]\nkind
 
 #[test]
 fn bad_fields_are_named() {
+    let _serial = crate::common::serial();
     Recipe::from_toml_str(MINIMAL, Path::new("ok.toml")).unwrap();
     let e = parse_err(&format!("{MINIMAL}typo = 1\n"));
     assert!(e.contains("bad.toml") && e.contains("typo"), "{e}");
@@ -55,6 +57,7 @@ fn run_err(recipe: &Recipe, out: &Path) -> RecipeError {
 
 #[test]
 fn a_student_that_does_not_fit_the_teacher_fails_before_training() {
+    let _serial = crate::common::serial();
     let tmp = tempfile::tempdir().unwrap();
     let teacher = tmp.path().join("teacher");
     write_teacher(&teacher, false);
