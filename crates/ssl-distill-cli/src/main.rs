@@ -36,6 +36,10 @@ enum Command {
     Corpus(cmd::corpus::CorpusArgs),
     /// Distil a student from a teacher with a recipe (recipes/*.toml).
     Distill(cmd::distill::DistillArgs),
+    /// SUPERB-style probe (PR, SID, KS) of a frozen teacher or student.
+    Probe(cmd::probe::ProbeArgs),
+    /// Linear CKA between hidden states, layer clustering, heatmap and dendrogram.
+    Analyze(cmd::analyze::AnalyzeArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +52,8 @@ fn main() -> ExitCode {
         Command::Inspect(args) => cmd::features::run_inspect(&args),
         Command::Corpus(args) => cmd::corpus::run(&args),
         Command::Distill(args) => cmd::distill::run_distill(&args),
+        Command::Probe(args) => cmd::probe::run_probe_cmd(&args),
+        Command::Analyze(args) => cmd::analyze::run_analyze(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

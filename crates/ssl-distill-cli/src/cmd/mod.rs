@@ -1,6 +1,8 @@
 //! One module per subcommand: its clap arguments and its `run` function.
 
+pub mod analyze;
 pub mod corpus;
 pub mod distill;
 pub mod fbank;
 pub mod features;
+pub mod probe;

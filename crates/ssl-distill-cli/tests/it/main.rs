@@ -4,6 +4,7 @@ mod corpus;
 mod distill;
 mod fbank;
 mod features;
+mod probe;
 
 use std::path::Path;
 use std::process::{Command, Output};

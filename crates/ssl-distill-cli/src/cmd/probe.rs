@@ -1,0 +1,142 @@
+//! `ssl-distill probe`: a SUPERB-style probe (PR, SID, KS) of a frozen teacher or student on a
+//! corpus directory (see ssl-distill-probe).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use ssl_distill_probe::{
+    Budget, ProbeConfig, ProbeEvent, Task, load_upstream, read_task, run_probe,
+};
+
+use crate::device::DeviceArg;
+
+/// Arguments of `ssl-distill probe`.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// The upstream: a teacher (HF directory or fairseq `.pt`) or a student directory.
+    #[arg(long)]
+    model: PathBuf,
+    /// `pr` (phoneme recognition, PER), `sid` (speaker identification, accuracy) or `ks`
+    /// (keyword spotting, accuracy).
+    #[arg(long)]
+    task: Task,
+    /// A corpus directory as `ssl-distill corpus synth` writes it (train/valid/test JSONL
+    /// manifests; `ks/` for keyword spotting).
+    #[arg(long)]
+    data: PathBuf,
+    /// Output directory: `probe-<task>.json` (metric, layer weights, per-epoch history).
+    #[arg(long)]
+    out: PathBuf,
+    /// Training epochs (default per task: PR 20, SID 60, KS 60).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Utterances per step (default per task: PR 8, SID 16, KS 16).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// AdamW learning rate, constant (default per task: PR 2e-3, SID 5e-3, KS 2e-3).
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Seed of the head's initialisation and the batch order.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Backend.
+    #[arg(long, value_enum, default_value = "cpu")]
+    device: DeviceArg,
+}
+
+/// Runs `ssl-distill probe`.
+pub fn run_probe_cmd(args: &ProbeArgs) -> Result<()> {
+    let device = args.device.device()?;
+    let upstream = load_upstream(&args.model, &device)?;
+    let data = read_task(&args.data, args.task)?;
+    let defaults = Budget::default_for(args.task);
+    let mut config = ProbeConfig::new(args.task);
+    config.seed = args.seed;
+    config.budget = Budget {
+        epochs: args.epochs.unwrap_or(defaults.epochs),
+        batch_size: args.batch_size.unwrap_or(defaults.batch_size),
+        lr: args.lr.unwrap_or(defaults.lr),
+        ..defaults
+    };
+    tracing::info!(
+        "probe {} of {} on {}: {} / {} / {} utterances, {} classes",
+        args.task,
+        args.model.display(),
+        args.data.display(),
+        data.train.len(),
+        data.dev.len(),
+        data.test.len(),
+        data.classes.len()
+    );
+
+    let bar = progress_bar();
+    let epochs = config.budget.epochs;
+    let report = run_probe(
+        &upstream,
+        &data,
+        &config,
+        &device,
+        &mut |event| match event {
+            ProbeEvent::Extracting { split, done, total } => {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+                bar.set_message(format!("features ({split})"));
+                if bar.is_hidden() && done == total {
+                    tracing::info!("features of {split}: {total} utterances");
+                }
+            }
+            ProbeEvent::Epoch(e) => {
+                bar.set_length(epochs as u64);
+                bar.set_position(e.epoch as u64);
+                bar.set_message(format!("loss {:.4}, dev {:.4}", e.loss, e.dev));
+                if bar.is_hidden() {
+                    tracing::info!(
+                        "epoch {}/{epochs}: loss {:.4}, dev {} {:.4}",
+                        e.epoch,
+                        e.loss,
+                        args.task.metric(),
+                        e.dev
+                    );
+                }
+            }
+        },
+    )?;
+    bar.finish_and_clear();
+    let path = report
+        .write(&args.out)
+        .with_context(|| format!("writing the report into {}", args.out.display()))?;
+    let weights: Vec<String> = report
+        .layer_weights
+        .iter()
+        .map(|w| format!("{w:.3}"))
+        .collect();
+    println!(
+        "{} {}: test {} {:.4} (trivial {:.4}), dev {:.4} at epoch {}; layer weights [{}]; {}",
+        args.task,
+        args.model.display(),
+        report.metric,
+        report.value,
+        report.baseline,
+        report.dev,
+        report.best_epoch,
+        weights.join(", "),
+        path.display()
+    );
+    Ok(())
+}
+
+/// A bar on a TTY; hidden (plain log lines instead) otherwise.
+pub fn progress_bar() -> ProgressBar {
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        ProgressBar::new(0)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{msg:32} {bar:40} {pos}/{len} {elapsed} (eta {eta})")
+            .expect("a valid template"),
+    );
+    bar
+}

@@ -1,0 +1,157 @@
+//! `ssl-distill probe` and `ssl-distill analyze` through the binary, on the `ci` corpus (needs
+//! libespeak-ng and wordnet-base, installed by .ci/run) and the tiny random toy teacher.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+
+use crate::{assert_one_line_error, run};
+
+/// The `ci` corpus (seed 1) and a 4-layer toy teacher in `dir`.
+fn corpus_and_teacher(dir: &Path) -> (PathBuf, PathBuf) {
+    let corpus = dir.join("corpus");
+    let res = run(&[
+        "corpus",
+        "synth",
+        "--preset",
+        "ci",
+        "--out",
+        corpus.to_str().unwrap(),
+        "--seed",
+        "1",
+    ]);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let teacher = dir.join("teacher");
+    ssl_distill_recipes::toy::write_tiny_teacher(&teacher, 4, 3, false, &Device::flex()).unwrap();
+    (corpus, teacher)
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn probe_and_analyze_write_their_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (corpus, teacher) = corpus_and_teacher(tmp.path());
+    let out = tmp.path().join("out");
+    let (c, t, o) = (
+        corpus.to_str().unwrap(),
+        teacher.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+
+    // SID for 2 epochs: the report has the metric, 5 layer weights summing to 1, 2 epochs.
+    let res = run(&[
+        "probe", "--model", t, "--task", "sid", "--data", c, "--out", o, "--epochs", "2",
+    ]);
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    assert!(
+        stdout.contains("sid") && stdout.contains("accuracy"),
+        "{stdout}"
+    );
+    let report = json(&out.join("probe-sid.json"));
+    assert_eq!(report["metric"], "accuracy");
+    let acc = report["value"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&acc), "{acc}");
+    let weights: Vec<f64> = report["layer_weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_f64().unwrap())
+        .collect();
+    assert_eq!(weights.len(), 5);
+    assert!(
+        (weights.iter().sum::<f64>() - 1.0).abs() < 1e-4,
+        "{weights:?}"
+    );
+    assert_eq!(report["history"].as_array().unwrap().len(), 2);
+
+    // PR for 1 epoch: a phone error rate.
+    let res = run(&[
+        "probe", "--model", t, "--task", "pr", "--data", c, "--out", o, "--epochs", "1",
+    ]);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    assert_eq!(json(&out.join("probe-pr.json"))["metric"], "per");
+
+    // CKA of the teacher against itself: the diagonal is 1, the cross matrix too.
+    let res = run(&[
+        "analyze",
+        "--model",
+        t,
+        "--teacher",
+        t,
+        "--data",
+        c,
+        "--out",
+        o,
+        "--utterances",
+        "4",
+        "--clusters",
+        "2",
+    ]);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let cka = json(&out.join("cka.json"));
+    let m = cka["cka"].as_array().unwrap();
+    assert_eq!(m.len(), 5);
+    for (i, row) in m.iter().enumerate() {
+        assert!((row[i].as_f64().unwrap() - 1.0).abs() < 1e-4, "{row}");
+    }
+    let cross = cka["cross_cka"].as_array().unwrap();
+    for (i, row) in cross.iter().enumerate() {
+        assert!((row[i].as_f64().unwrap() - 1.0).abs() < 1e-4, "{row}");
+    }
+    assert_eq!(cka["groups"].as_array().unwrap().len(), 2);
+    for png in ["cka-heatmap.png", "cka-dendrogram.png", "cka-teacher.png"] {
+        let bytes = std::fs::read(out.join(png)).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{png}");
+    }
+}
+
+#[test]
+fn probe_and_analyze_errors_are_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("no-model");
+    let m = missing.to_str().unwrap();
+    let o = tmp.path().join("out");
+    let o = o.to_str().unwrap();
+    let res = run(&[
+        "probe", "--model", m, "--task", "sid", "--data", o, "--out", o,
+    ]);
+    assert_one_line_error(&res, &["no-model"]);
+    let res = run(&[
+        "probe", "--model", m, "--task", "asr", "--data", o, "--out", o,
+    ]);
+    assert!(!res.status.success());
+    assert!(String::from_utf8_lossy(&res.stderr).contains("asr"));
+    let res = run(&["analyze", "--model", m, "--data", o, "--out", o]);
+    assert_one_line_error(&res, &["no-model"]);
+
+    let teacher = tmp.path().join("teacher");
+    ssl_distill_recipes::toy::write_tiny_teacher(&teacher, 2, 3, false, &Device::flex()).unwrap();
+    let t = teacher.to_str().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let e = empty.to_str().unwrap();
+    let res = run(&[
+        "probe", "--model", t, "--task", "sid", "--data", e, "--out", o,
+    ]);
+    assert_one_line_error(&res, &["empty"]);
+}
