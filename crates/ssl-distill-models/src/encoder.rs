@@ -16,7 +16,7 @@ use burn::nn::{LayerNorm, LayerNormConfig};
 use burn::tensor::{Bool, Device, Tensor};
 
 use crate::nn::attention::SelfAttentionConfig;
-use crate::nn::encoder_layer::{EncoderLayer, EncoderLayerConfig};
+use crate::nn::encoder_layer::{EncoderLayer, EncoderLayerConfig, LayerGates};
 use crate::nn::pos_conv::{PosConvEmbed, PosConvEmbedConfig};
 
 /// Configuration of [`Encoder`].
@@ -117,6 +117,21 @@ impl Encoder {
         padding_mask: Option<&Tensor<2, Bool>>,
         num_layers: usize,
     ) -> EncoderOutput {
+        self.forward_until_gated(x, padding_mask, num_layers, &[])
+    }
+
+    /// [`Encoder::forward_until`] with per-layer gates (`gates[i]` for layer `i`; an empty
+    /// slice runs ungated), for structured pruning.
+    ///
+    /// # Panics
+    /// If `gates` is neither empty nor has an entry for every layer that runs.
+    pub fn forward_until_gated(
+        &self,
+        x: Tensor<3>,
+        padding_mask: Option<&Tensor<2, Bool>>,
+        num_layers: usize,
+        gates: &[LayerGates],
+    ) -> EncoderOutput {
         let num_layers = num_layers.min(self.layers.len());
         let x = match padding_mask {
             Some(mask) => {
@@ -136,8 +151,15 @@ impl Encoder {
             .and_then(|l| l.attention.position_bias(frames, &x.device()));
         let mut hidden_states = Vec::with_capacity(num_layers + 1);
         hidden_states.push(x.clone());
-        for layer in &self.layers[..num_layers] {
-            x = layer.forward(x, padding_mask, position_bias.as_ref());
+        assert!(
+            gates.is_empty() || gates.len() >= num_layers,
+            "{} layer gates for {num_layers} layers",
+            gates.len()
+        );
+        let ungated = LayerGates::default();
+        for (i, layer) in self.layers[..num_layers].iter().enumerate() {
+            let g = gates.get(i).unwrap_or(&ungated);
+            x = layer.forward_gated(x, padding_mask, position_bias.as_ref(), g);
             hidden_states.push(x.clone());
         }
         let last_hidden_state = (num_layers == self.layers.len()).then(|| {

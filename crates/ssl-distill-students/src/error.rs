@@ -110,6 +110,12 @@ pub enum StudentError {
         /// The missing tensors.
         keys: Vec<String>,
     },
+    /// A (pruned) student that no HF model class can hold.
+    #[error("cannot export to HF: {reason}; keep it in this project's format (Student::save)")]
+    NotHfExportable {
+        /// Why (e.g. layers of different FFN widths, fewer heads than the width implies).
+        reason: String,
+    },
     /// Tensors in the weights file that the architecture does not have.
     #[error("{}: unexpected tensors: {}", path.display(), keys.join(", "))]
     UnexpectedKeys {

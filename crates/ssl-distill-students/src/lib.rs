@@ -8,14 +8,20 @@
 //!   [`FbankFrontEnd`], Wang et al. 2023), gradient multiplier [`grad_mult`];
 //! - heads ([`HeadConfig`]): [`PredictionHeads`] (DistilHuBERT), [`LayerProjections`]
 //!   (Ashihara et al. 2022), GenDistiller's [`Generator`];
-//! - [`Student::init_from_teacher`]; files: [`Student::save`], [`Student::load`];
+//! - structured pruning ([`prune`], DPHuBERT): hard-concrete gates ([`PruneConfig`] →
+//!   [`PruneGates`]), the expected size ([`SizeModel`], [`Student::expected_params`]),
+//!   physical pruning ([`Student::prune`]) to per-layer shapes ([`LayerShape`]);
+//! - [`Student::init_from_teacher`], [`Student::copy_teacher`]; files: [`Student::save`],
+//!   [`Student::load`]; HF export: [`Student::export_hf`];
 //!   errors: [`StudentError`].
 
 mod checkpoint;
 mod error;
+mod export;
 mod front_end;
 mod generator;
 mod heads;
+pub mod prune;
 mod student;
 mod teacher_init;
 
@@ -24,4 +30,5 @@ pub use error::StudentError;
 pub use front_end::{FbankFrontEnd, FbankFrontEndConfig, FrontEndConfig, grad_mult};
 pub use generator::{Generator, GeneratorConfig};
 pub use heads::{LayerProjections, LayerProjectionsConfig, PredictionHeads, PredictionHeadsConfig};
+pub use prune::{LayerShape, PruneConfig, PruneGates, SizeModel};
 pub use student::{HeadConfig, Student, StudentConfig, StudentOutput};

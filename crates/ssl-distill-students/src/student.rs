@@ -14,6 +14,7 @@ use crate::generator::{Generator, GeneratorConfig};
 use crate::heads::{
     LayerProjections, LayerProjectionsConfig, PredictionHeads, PredictionHeadsConfig,
 };
+use crate::prune::{GateMasks, LayerShape, PruneConfig, PruneGates};
 
 /// How a student turns its hidden states into one prediction per target.
 #[derive(Config, Debug, PartialEq)]
@@ -76,6 +77,14 @@ pub struct StudentConfig {
     /// `cnn_features`. Default: 1.0 (DistilHuBERT: 0.1).
     #[config(default = 1.0)]
     pub feature_grad_mult: f64,
+    /// Hard-concrete gates on the prunable units (DPHuBERT-style structured pruning); `None`
+    /// (the default): no gates.
+    #[config(default = "None")]
+    pub prune: Option<PruneConfig>,
+    /// Per-layer heads and FFN widths of a physically pruned student (one entry per layer);
+    /// empty (the default): every layer has `num_attention_heads` and `intermediate_size`.
+    #[config(default = "Vec::new()")]
+    pub layer_shapes: Vec<LayerShape>,
 }
 
 /// A student model.
@@ -96,6 +105,8 @@ pub struct Student {
     pub projections: Option<LayerProjections>,
     /// GenDistiller's generator, if configured.
     pub generator: Option<Generator>,
+    /// Structured-pruning gates, if `config.prune` is set.
+    pub gates: Option<PruneGates>,
     /// The architecture (for `save`, the gradient multiplier and teacher forcing).
     #[module(skip)]
     config: StudentConfig,
@@ -200,6 +211,7 @@ impl StudentConfig {
             ));
         }
         self.validate_head()?;
+        self.validate_pruning()?;
         if let FrontEndConfig::Fbank(fe) = &self.front_end {
             crate::front_end::validate_fbank(fe, b)?;
         }
@@ -276,8 +288,10 @@ impl StudentConfig {
             prediction_heads: None,
             projections: None,
             generator: None,
+            gates: None,
             config: self.clone(),
         };
+        self.apply_pruning(&mut student, device);
         if let FrontEndConfig::Fbank(fe) = &self.front_end {
             let conv_out = *self.backbone.conv_dim.last().expect("validated: non-empty");
             let front_end = fe
@@ -330,6 +344,11 @@ impl Student {
         &self.config
     }
 
+    /// Replaces the recorded architecture (physical pruning).
+    pub(crate) fn set_config(&mut self, config: StudentConfig) {
+        self.config = config;
+    }
+
     /// The same student with another `feature_grad_mult` (e.g. between training stages).
     ///
     /// # Panics
@@ -344,14 +363,20 @@ impl Student {
     }
 
     /// Parameters of what runs before the head: front-end (CNN or Fbank subsampler), feature
-    /// projection, positional conv, layers (the papers' counts exclude the heads).
+    /// projection, positional conv, layers (the papers' counts exclude the heads and pruning
+    /// gates).
     pub fn backbone_params(&self) -> usize {
         self.backbone.num_params() + self.fbank.as_ref().map_or(0, |f| f.num_params())
     }
 
     /// Parameters of the head (prediction heads, projections or generator).
     pub fn head_params(&self) -> usize {
-        self.num_params() - self.backbone_params()
+        self.num_params() - self.backbone_params() - self.gate_params()
+    }
+
+    /// Parameters of the pruning gates (`log α`), 0 without gates.
+    pub fn gate_params(&self) -> usize {
+        self.gates.as_ref().map_or(0, |g| g.num_params())
     }
 
     /// Frames the front-end produces from `samples` samples (0 below 400 for the standard
@@ -430,10 +455,17 @@ impl Student {
 
     /// Front-end (with the gradient multiplier), feature projection and encoder.
     fn forward_backbone(&self, input: SslInput) -> SslOutput {
-        let SslInput { wave, padding_mask } = input;
-        let features = match &self.fbank {
-            Some(fbank) => fbank.forward(wave, padding_mask.as_ref()),
-            None => self.backbone.feature_extractor.forward(wave),
+        let SslInput {
+            wave, padding_mask, ..
+        } = input;
+        let masks = self
+            .gates
+            .as_ref()
+            .map(|g| g.masks(self.backbone.encoder.layers.len()));
+        let features = match (&self.fbank, &masks) {
+            (Some(fbank), _) => fbank.forward(wave, padding_mask.as_ref()),
+            (None, Some(masks)) => self.gated_cnn(wave, masks),
+            (None, None) => self.backbone.feature_extractor.forward(wave),
         };
         let cnn_features = grad_mult(features, self.config.feature_grad_mult);
         let frame_mask = padding_mask.map(|mask| self.frame_mask(&mask, cnn_features.dims()[1]));
@@ -441,16 +473,38 @@ impl Student {
             .backbone
             .feature_projection
             .forward(cnn_features.clone());
-        let out = self
-            .backbone
-            .encoder
-            .forward_until(projected, frame_mask.as_ref(), usize::MAX);
+        let layer_gates = masks.map(|m| m.layers).unwrap_or_default();
+        let out = self.backbone.encoder.forward_until_gated(
+            projected,
+            frame_mask.as_ref(),
+            usize::MAX,
+            &layer_gates,
+        );
         SslOutput {
             cnn_features,
             hidden_states: out.hidden_states,
             last_hidden_state: out.last_hidden_state,
             frame_mask,
         }
+    }
+
+    /// The conv stack with each gated layer's output channels multiplied by their gates.
+    fn gated_cnn(&self, wave: Tensor<2>, masks: &GateMasks) -> Tensor<3> {
+        let mut x = wave.unsqueeze_dim::<3>(1);
+        for (i, layer) in self
+            .backbone
+            .feature_extractor
+            .conv_layers
+            .iter()
+            .enumerate()
+        {
+            x = layer.forward(x);
+            if let Some(g) = masks.conv.get(i) {
+                let c = g.dims()[0];
+                x = x * g.clone().reshape([1, c, 1]);
+            }
+        }
+        x.swap_dims(1, 2)
     }
 
     /// Frame `t` of row `b` is padded iff `t >= num_frames(valid samples of b)` (HF's rule).

@@ -60,6 +60,42 @@ impl Student {
     }
 }
 
+impl Student {
+    /// Makes the backbone an exact copy of the teacher's (CNN, feature projection with its
+    /// LayerNorm, positional conv, encoder LayerNorm and every layer): DPHuBERT's student
+    /// starts as the teacher (Peng et al. 2023, arXiv:2305.17651, §2) and is pruned from there.
+    /// The teacher's `masked_spec_embed` is not copied (students have none).
+    ///
+    /// # Errors
+    /// [`StudentError::TeacherMismatch`] naming the first part whose shapes differ (an Fbank
+    /// student has no CNN to copy into, so its `feature_extractor` differs).
+    pub fn copy_teacher(mut self, teacher: &SslModel) -> Result<Self, StudentError> {
+        let s = &mut self.backbone;
+        if s.feature_extractor.conv_layers.len() != teacher.feature_extractor.conv_layers.len() {
+            return Err(StudentError::TeacherMismatch {
+                part: "feature_extractor".into(),
+                student: vec![s.feature_extractor.conv_layers.len()],
+                teacher: vec![teacher.feature_extractor.conv_layers.len()],
+            });
+        }
+        same(
+            "feature_extractor",
+            &s.feature_extractor,
+            &teacher.feature_extractor,
+        )?;
+        same(
+            "feature_projection",
+            &s.feature_projection,
+            &teacher.feature_projection,
+        )?;
+        same("encoder", &s.encoder, &teacher.encoder)?;
+        s.feature_extractor = teacher.feature_extractor.clone();
+        s.feature_projection = teacher.feature_projection.clone();
+        s.encoder = teacher.encoder.clone();
+        Ok(self)
+    }
+}
+
 /// `Ok` iff `a` and `b` have the same parameter shapes in the same order.
 fn same<M: Module>(part: &str, a: &M, b: &M) -> Result<(), StudentError> {
     let (sa, sb) = (shapes(a), shapes(b));

@@ -38,27 +38,34 @@ pub struct SelfAttentionConfig {
     /// Largest bucketed distance (HF `max_bucket_distance`). Default: 800.
     #[config(default = 800)]
     pub max_distance: usize,
+    /// Width of one head; `None` (the default) is `d_model / num_heads`, as HF. A structurally
+    /// pruned layer keeps the original head width with fewer heads, so its projections are
+    /// `d_model -> num_heads * head_dim` (no HF class can hold such a layer).
+    #[config(default = "None")]
+    pub head_dim: Option<usize>,
 }
 
 impl SelfAttentionConfig {
     /// Random init.
     ///
     /// # Panics
-    /// If `num_heads` does not divide `d_model`.
+    /// If `num_heads` is 0, or `head_dim` is `None` and `num_heads` does not divide `d_model`.
     pub fn init(&self, device: &Device) -> SelfAttention {
         assert!(
-            self.num_heads > 0 && self.d_model.is_multiple_of(self.num_heads),
+            self.num_heads > 0
+                && (self.head_dim.is_some() || self.d_model.is_multiple_of(self.num_heads)),
             "num_heads {} must divide d_model {}",
             self.num_heads,
             self.d_model
         );
-        let head_dim = self.d_model / self.num_heads;
-        let linear = || LinearConfig::new(self.d_model, self.d_model).init(device);
+        let head_dim = self.head_dim.unwrap_or(self.d_model / self.num_heads);
+        let inner = self.num_heads * head_dim;
+        let linear = || LinearConfig::new(self.d_model, inner).init(device);
         SelfAttention {
             q_proj: linear(),
             k_proj: linear(),
             v_proj: linear(),
-            out_proj: linear(),
+            out_proj: LinearConfig::new(inner, self.d_model).init(device),
             gru_rel_pos_linear: self
                 .gated_rel_pos
                 .then(|| LinearConfig::new(head_dim, 8).init(device)),
@@ -126,9 +133,29 @@ impl SelfAttention {
         padding_mask: Option<&Tensor<2, Bool>>,
         position_bias: Option<&Tensor<4>>,
     ) -> Tensor<3> {
-        let [batch, frames, d_model] = x.dims();
+        self.forward_gated(x, padding_mask, position_bias, None)
+    }
+
+    /// Width of one head (`d_model / num_heads` unless the layer was pruned to fewer heads).
+    pub fn head_dim(&self) -> usize {
+        self.q_proj.weight.dims()[1] / self.num_heads
+    }
+
+    /// [`SelfAttention::forward`] with each head's context multiplied by its gate before the
+    /// output projection (structured pruning: a gate of 0 removes the head).
+    ///
+    /// # Shapes
+    /// - as [`SelfAttention::forward`]; `head_gate`: `[heads]`
+    pub fn forward_gated(
+        &self,
+        x: Tensor<3>,
+        padding_mask: Option<&Tensor<2, Bool>>,
+        position_bias: Option<&Tensor<4>>,
+        head_gate: Option<&Tensor<1>>,
+    ) -> Tensor<3> {
+        let [batch, frames, _] = x.dims();
         let heads = self.num_heads;
-        let head_dim = d_model / heads;
+        let head_dim = self.head_dim();
         let split = |t: Tensor<3>| t.reshape([batch, frames, heads, head_dim]).swap_dims(1, 2);
         let q = split(self.q_proj.forward(x.clone()));
         let k = split(self.k_proj.forward(x.clone()));
@@ -158,7 +185,13 @@ impl SelfAttention {
                 .expand([batch, heads, frames, frames])
         });
         let context = attention(q, k, v, mask, bias, AttentionModuleOptions::default());
-        let context = context.swap_dims(1, 2).reshape([batch, frames, d_model]);
+        let context = match head_gate {
+            Some(g) => context * g.clone().reshape([1, heads, 1, 1]),
+            None => context,
+        };
+        let context = context
+            .swap_dims(1, 2)
+            .reshape([batch, frames, heads * head_dim]);
         self.out_proj.forward(context)
     }
 }

@@ -47,6 +47,16 @@ impl EncoderLayerConfig {
     }
 }
 
+/// Multiplicative gates on the prunable units of one layer (structured pruning, e.g.
+/// DPHuBERT's hard-concrete masks); `None` leaves that part ungated.
+#[derive(Debug, Clone, Default)]
+pub struct LayerGates {
+    /// One gate per attention head `[heads]`, applied to the head's context.
+    pub heads: Option<Tensor<1>>,
+    /// One gate per FFN intermediate unit `[d_ff]`, applied after the GELU.
+    pub ffn: Option<Tensor<1>>,
+}
+
 /// HF `encoder.layers.N`.
 #[derive(Module, Debug)]
 pub struct EncoderLayer {
@@ -73,23 +83,40 @@ impl EncoderLayer {
         padding_mask: Option<&Tensor<2, Bool>>,
         position_bias: Option<&Tensor<4>>,
     ) -> Tensor<3> {
+        self.forward_gated(x, padding_mask, position_bias, &LayerGates::default())
+    }
+
+    /// [`EncoderLayer::forward`] with head and FFN-unit gates.
+    ///
+    /// # Shapes
+    /// - as [`EncoderLayer::forward`]; `gates.heads`: `[heads]`, `gates.ffn`: `[d_ff]`
+    pub fn forward_gated(
+        &self,
+        x: Tensor<3>,
+        padding_mask: Option<&Tensor<2, Bool>>,
+        position_bias: Option<&Tensor<4>>,
+        gates: &LayerGates,
+    ) -> Tensor<3> {
+        let heads = gates.heads.as_ref();
+        let ffn = gates.ffn.as_ref();
         if self.pre_ln {
-            let h = self.attention.forward(
+            let h = self.attention.forward_gated(
                 self.layer_norm.forward(x.clone()),
                 padding_mask,
                 position_bias,
+                heads,
             );
             let x = x + h;
             let h = self
                 .feed_forward
-                .forward(self.final_layer_norm.forward(x.clone()));
+                .forward_gated(self.final_layer_norm.forward(x.clone()), ffn);
             x + h
         } else {
             let h = self
                 .attention
-                .forward(x.clone(), padding_mask, position_bias);
+                .forward_gated(x.clone(), padding_mask, position_bias, heads);
             let x = self.layer_norm.forward(x + h);
-            let h = self.feed_forward.forward(x.clone());
+            let h = self.feed_forward.forward_gated(x.clone(), ffn);
             self.final_layer_norm.forward(x + h)
         }
     }

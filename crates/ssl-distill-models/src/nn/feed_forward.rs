@@ -37,7 +37,20 @@ impl FeedForward {
     /// # Shapes
     /// - `x`: `[batch, frames, d_model]` -> `[batch, frames, d_model]`
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        self.output_dense
-            .forward(gelu(self.intermediate_dense.forward(x)))
+        self.forward_gated(x, None)
+    }
+
+    /// [`FeedForward::forward`] with each intermediate unit multiplied by its gate after the
+    /// GELU (structured pruning: a gate of 0 removes the unit).
+    ///
+    /// # Shapes
+    /// - as [`FeedForward::forward`]; `unit_gate`: `[d_ff]`
+    pub fn forward_gated(&self, x: Tensor<3>, unit_gate: Option<&Tensor<1>>) -> Tensor<3> {
+        let h = gelu(self.intermediate_dense.forward(x));
+        let h = match unit_gate {
+            Some(g) => h * g.clone().unsqueeze::<3>(),
+            None => h,
+        };
+        self.output_dense.forward(h)
     }
 }

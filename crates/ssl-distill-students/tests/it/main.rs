@@ -4,5 +4,6 @@ mod checkpoint;
 mod front_end;
 mod generator;
 mod grad_mult;
+mod prune;
 mod students;
 mod util;
