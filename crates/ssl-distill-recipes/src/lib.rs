@@ -6,11 +6,14 @@
 //! - [`run`] with a [`RunConfig`] → [`DistillReport`];
 //! - the pieces the run assembles: [`TeacherRunner`] / [`TeacherStream`] (frozen teacher on
 //!   the plain device, batches of [`DistillBatch`]) and [`DistillModel`] (student + [`LossPlan`]);
+//! - structured pruning (DPHuBERT, under SKILL): [`PruneSection`] (`[prune]`), stages with
+//!   `prune = true` train a [`PruneModel`] (gated student + Lagrangian), then prune it;
 //! - [`toy`]: a tiny random teacher and a synthetic corpus for smoke runs and tests;
 //! - errors: [`RecipeError`].
 
 mod data;
 mod error;
+mod prune;
 mod recipe;
 mod run;
 mod student_spec;
@@ -21,6 +24,7 @@ mod validate;
 
 pub use data::{DistillBatch, TeacherRunner, TeacherStream};
 pub use error::RecipeError;
+pub use prune::{PruneBatch, PruneModel, PruneReport, PruneSection, PruneStream, SparsitySchedule};
 pub use recipe::{
     CodewordSource, DataSection, DiscSection, Objective, Overrides, Recipe, Stage, StageSpec,
     TeacherSection,

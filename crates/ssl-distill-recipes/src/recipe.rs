@@ -32,6 +32,7 @@ use ssl_distill_losses::{LossKind, LossSpec};
 use ssl_distill_train::TrainConfig;
 
 use crate::error::RecipeError;
+use crate::prune::PruneSection;
 use crate::student_spec::StudentSpec;
 use crate::targets_spec::TargetsSpec;
 
@@ -65,9 +66,14 @@ pub struct Recipe {
     #[serde(default)]
     pub train: TrainConfig,
     /// Stages run one after another on the same student (e.g. Wang et al.'s front-end
-    /// regression, then distillation). Empty: one `distill` stage.
+    /// regression, then distillation). Empty: one `distill` stage (pruning when `[prune]` is
+    /// set).
     #[serde(default)]
     pub stages: Vec<StageSpec>,
+    /// DPHuBERT-style structured pruning: the student gets hard-concrete gates, stages with
+    /// `prune = true` distil and prune jointly, then the student is pruned physically.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune: Option<PruneSection>,
 }
 
 /// `[teacher]`.
@@ -188,6 +194,10 @@ pub struct StageSpec {
     /// Peak learning rate of this stage; default the recipe's `train.lr`.
     #[serde(default)]
     pub lr: Option<f64>,
+    /// Distil and prune jointly (needs `[prune]`; a `distill` stage); the student is pruned
+    /// physically when the stage ends. Default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prune: bool,
 }
 
 /// Command-line values that override a recipe (`None`: keep the recipe's).
@@ -224,6 +234,8 @@ pub struct Stage {
     pub loss: Vec<LossSpec>,
     /// Its peak lr.
     pub lr: f64,
+    /// Joint distillation and structured pruning (see [`StageSpec::prune`]).
+    pub prune: bool,
 }
 
 impl Recipe {
@@ -316,6 +328,32 @@ impl Recipe {
         }
         self.student.validate(path)?;
         self.targets.validate(path)?;
+        if let Some(p) = &self.prune {
+            p.validate(path)?;
+        }
+        for (i, s) in self.stages.iter().enumerate() {
+            if s.prune && self.prune.is_none() {
+                return bad(
+                    &format!("stages[{i}].prune"),
+                    "is true but the recipe has no [prune] section".into(),
+                );
+            }
+            if s.prune && s.objective != Objective::Distill {
+                return bad(
+                    &format!("stages[{i}].prune"),
+                    "needs objective = \"distill\"".into(),
+                );
+            }
+            if s.prune && self.stages[..i].iter().any(|o| o.prune) {
+                return bad(
+                    &format!("stages[{i}].prune"),
+                    "a recipe prunes in one stage only".into(),
+                );
+            }
+        }
+        if self.prune.is_some() && !self.stages.is_empty() && !self.stages.iter().any(|s| s.prune) {
+            return bad("prune", "is set but no stage has prune = true".into());
+        }
         let mut total = 0.0;
         for (i, s) in self.stages.iter().enumerate() {
             if !(s.fraction.is_finite() && s.fraction > 0.0 && s.fraction <= 1.0) {
@@ -370,6 +408,7 @@ impl Recipe {
                 steps: total,
                 loss: self.loss.clone(),
                 lr: self.train.lr,
+                prune: self.prune.is_some(),
             }]);
         }
         let n = self.stages.len() as u64;
@@ -401,6 +440,7 @@ impl Recipe {
                 steps,
                 loss,
                 lr: s.lr.unwrap_or(self.train.lr),
+                prune: s.prune,
             });
         }
         Ok(out)

@@ -77,10 +77,12 @@ pub struct DistillReport {
     pub stages: Vec<StageReport>,
     /// The saved student (`None` when the run stopped early with `stop_after`).
     pub student_dir: Option<PathBuf>,
-    /// Student parameters without heads (the papers' count).
+    /// Parameters of the final student without heads (the papers' count; after pruning).
     pub backbone_params: usize,
     /// The targets as described in `student.json`.
     pub targets: serde_json::Value,
+    /// What structured pruning did (recipes with `[prune]` whose pruning stage completed).
+    pub pruning: Option<crate::prune::PruneReport>,
 }
 
 fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), RecipeError> {
@@ -217,14 +219,24 @@ pub fn run(recipe: &Recipe, cfg: &RunConfig) -> Result<DistillReport, RecipeErro
     };
 
     // 5. Student.
-    let student_config = recipe
-        .student
-        .resolve(&teacher_config, targets.num_targets(), path)?;
+    let mut student_config =
+        recipe
+            .student
+            .resolve(&teacher_config, targets.num_targets(), path)?;
+    if let Some(p) = &recipe.prune {
+        student_config.prune = Some(p.gates(student_config.backbone.kind));
+        student_config
+            .validate()
+            .map_err(|e| RecipeError::invalid(path, "prune", e.to_string()))?;
+    }
     // Seeded, so the same recipe and seed give the same initial student (and resume matches).
     plain.seed(recipe.train.seed);
     let mut student = student_config.init(&plain)?;
     if recipe.student.init_from_teacher > 0 {
         student = student.init_from_teacher(&teacher, recipe.student.init_from_teacher)?;
+    }
+    if recipe.prune.as_ref().is_some_and(|p| p.copy_teacher) {
+        student = student.copy_teacher(&teacher)?;
     }
     let mut student = student.to_device(&train_device).train();
     let backbone_params = student.backbone_params();
@@ -248,6 +260,7 @@ pub fn run(recipe: &Recipe, cfg: &RunConfig) -> Result<DistillReport, RecipeErro
     let teacher = Arc::new(teacher);
     let teacher_forcing = DistillModel::uses_teacher_forcing(&student_config.head);
     let mut reports = Vec::new();
+    let mut pruning = None;
     let mut offset = 0u64;
     let mut stopped = false;
     for (i, stage) in stages.iter().enumerate() {
@@ -309,26 +322,44 @@ pub fn run(recipe: &Recipe, cfg: &RunConfig) -> Result<DistillReport, RecipeErro
                 recipe.data.dev_batches,
             )
         });
-        let outcome = ssl_distill_train::train_with_validation(
-            &train_cfg,
-            &opts,
-            model,
-            optim,
-            &mut stream,
-            validator
-                .as_mut()
-                .map(|v| v as &mut dyn ssl_distill_train::Validator<DistillModel>),
-        )?;
-        student = outcome.model.student;
+        let (trained, steps, last_loss) = if stage.prune {
+            let section = recipe
+                .prune
+                .as_ref()
+                .expect("validated: a pruning stage has [prune]");
+            let (s, steps, last, report) = crate::prune::run_stage(
+                section,
+                &train_cfg,
+                &opts,
+                model,
+                &mut stream,
+                validator.as_mut(),
+            )?;
+            pruning = report.or(pruning);
+            (s, steps, last)
+        } else {
+            let outcome = ssl_distill_train::train_with_validation(
+                &train_cfg,
+                &opts,
+                model,
+                optim,
+                &mut stream,
+                validator
+                    .as_mut()
+                    .map(|v| v as &mut dyn ssl_distill_train::Validator<DistillModel>),
+            )?;
+            (outcome.model.student, outcome.step, outcome.last_loss)
+        };
+        student = trained;
         let rows =
             ssl_distill_train::read_metrics(&dir.join(ssl_distill_train::metrics::METRICS_FILE))
                 .unwrap_or_default();
         reports.push(StageReport {
             name: stage.name.clone(),
             dir,
-            steps: outcome.step,
+            steps,
             first_loss: rows.first().map_or(f64::NAN, |r| r.loss),
-            last_loss: rows.last().map_or(outcome.last_loss, |r| r.loss),
+            last_loss: rows.last().map_or(last_loss, |r| r.loss),
         });
         offset += stage.steps;
         if stopped {
@@ -359,7 +390,8 @@ pub fn run(recipe: &Recipe, cfg: &RunConfig) -> Result<DistillReport, RecipeErro
     Ok(DistillReport {
         stages: reports,
         student_dir,
-        backbone_params,
+        backbone_params: student.backbone_params(),
+        pruning,
         targets: describe,
     })
 }

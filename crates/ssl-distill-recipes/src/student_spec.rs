@@ -301,6 +301,8 @@ impl StudentSpec {
             front_end,
             head,
             feature_grad_mult: self.feature_grad_mult,
+            prune: None,
+            layer_shapes: Vec::new(),
         };
         config
             .validate()

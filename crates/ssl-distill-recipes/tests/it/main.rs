@@ -3,6 +3,7 @@
 
 mod common;
 mod parallel;
+mod prune;
 mod recipes;
 mod resume;
 mod validation;
