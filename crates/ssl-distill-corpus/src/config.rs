@@ -29,6 +29,40 @@ impl std::str::FromStr for Preset {
     }
 }
 
+/// How the clips are stored (both 16 kHz, 16-bit mono; the samples are identical).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AudioFormat {
+    /// RIFF WAVE (`.wav`), the default.
+    #[default]
+    Wav,
+    /// FLAC (`.flac`, lossless, about a third of the size on synthetic speech).
+    Flac,
+}
+
+impl std::str::FromStr for AudioFormat {
+    type Err = CorpusError;
+    fn from_str(s: &str) -> Result<Self, CorpusError> {
+        match s {
+            "wav" => Ok(Self::Wav),
+            "flac" => Ok(Self::Flac),
+            other => Err(CorpusError::InvalidConfig {
+                reason: format!("unknown audio format {other:?} (expected wav or flac)"),
+            }),
+        }
+    }
+}
+
+impl AudioFormat {
+    /// File extension without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Wav => "wav",
+            Self::Flac => "flac",
+        }
+    }
+}
+
 /// Everything that determines a corpus (together with the espeak-ng version).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CorpusConfig {
@@ -52,6 +86,8 @@ pub struct CorpusConfig {
     pub volume: i32,
     /// Directory of the WordNet `data.*` files.
     pub wordnet_dir: std::path::PathBuf,
+    /// Container of the clips. Default WAV.
+    pub format: AudioFormat,
 }
 
 impl CorpusConfig {
@@ -73,7 +109,15 @@ impl CorpusConfig {
             ks_per_class: ks,
             volume: 45,
             wordnet_dir: crate::text::WORDNET_DIR.into(),
+            format: AudioFormat::Wav,
         }
+    }
+
+    /// Same config storing its clips as `format`.
+    #[must_use]
+    pub fn with_format(mut self, format: AudioFormat) -> Self {
+        self.format = format;
+        self
     }
 
     /// Same config with another seed.

@@ -10,6 +10,22 @@ pub enum CorpusError {
         "espeak-ng support not compiled in: install it (`apt-get install libespeak-ng-dev`) and build with the `espeak` feature"
     )]
     EspeakMissing,
+    /// A FLAC clip could not be encoded or written.
+    #[error("{}: cannot write FLAC: {message}", path.display())]
+    Flac {
+        /// The clip.
+        path: std::path::PathBuf,
+        /// The encoder's message.
+        message: String,
+    },
+    /// libespeak-ng could not be loaded at run time.
+    #[error(
+        "libespeak-ng not found ({reason}): install it (`apt-get install libespeak-ng1 espeak-ng-data wordnet-base`)"
+    )]
+    EspeakNotFound {
+        /// The loader's messages for each library name tried.
+        reason: String,
+    },
     /// The espeak-ng data directory was not found.
     #[error(
         "espeak-ng data directory not found at {path} (install `espeak-ng-data`, or set ESPEAK_DATA_PATH to the directory containing it)"

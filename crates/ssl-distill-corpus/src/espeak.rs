@@ -1,4 +1,5 @@
-//! Hand-written FFI to libespeak-ng (synchronous mode with phoneme events).
+//! Hand-written FFI to libespeak-ng (synchronous mode with phoneme events), loaded at run time
+//! (`libloading`) so nothing links it at build time.
 //!
 //! libespeak-ng keeps global state: one synthesizer per process. [`Engine`] is guarded by a
 //! process-wide mutex in [`crate::synth`], never used from two threads at once.
@@ -28,30 +29,88 @@ struct Event {
 
 type Callback = extern "C" fn(*mut c_short, c_int, *mut Event) -> c_int;
 
-#[link(name = "espeak-ng")]
-unsafe extern "C" {
-    fn espeak_Initialize(
-        output: c_int,
-        buflength: c_int,
-        path: *const c_char,
-        options: c_int,
-    ) -> c_int;
-    fn espeak_SetSynthCallback(cb: Callback);
-    fn espeak_SetVoiceByName(name: *const c_char) -> c_int;
-    fn espeak_SetParameter(parameter: c_int, value: c_int, relative: c_int) -> c_int;
-    #[allow(clippy::too_many_arguments, reason = "C signature")]
-    fn espeak_Synth(
-        text: *const c_void,
-        size: usize,
-        position: c_uint,
-        position_type: c_int,
-        end_position: c_uint,
-        flags: c_uint,
-        unique_identifier: *mut c_uint,
-        user_data: *mut c_void,
-    ) -> c_int;
-    fn espeak_Info(path_data: *mut *const c_char) -> *const c_char;
-    fn espeak_Terminate() -> c_int;
+type InitializeFn = unsafe extern "C" fn(c_int, c_int, *const c_char, c_int) -> c_int;
+type SetSynthCallbackFn = unsafe extern "C" fn(Callback);
+type SetVoiceByNameFn = unsafe extern "C" fn(*const c_char) -> c_int;
+type SetParameterFn = unsafe extern "C" fn(c_int, c_int, c_int) -> c_int;
+type SynthFn = unsafe extern "C" fn(
+    *const c_void,
+    usize,
+    c_uint,
+    c_int,
+    c_uint,
+    c_uint,
+    *mut c_uint,
+    *mut c_void,
+) -> c_int;
+type InfoFn = unsafe extern "C" fn(*mut *const c_char) -> *const c_char;
+type TerminateFn = unsafe extern "C" fn() -> c_int;
+
+/// The shared library's file names tried in order (Linux soname first, then macOS).
+const LIBRARY_NAMES: [&str; 4] = [
+    "libespeak-ng.so.1",
+    "libespeak-ng.so",
+    "libespeak-ng.1.dylib",
+    "libespeak-ng.dylib",
+];
+
+/// libespeak-ng's entry points, resolved at run time so that the workspace builds and runs on a
+/// machine without espeak-ng (only corpus generation needs it).
+struct Api {
+    initialize: InitializeFn,
+    set_synth_callback: SetSynthCallbackFn,
+    set_voice_by_name: SetVoiceByNameFn,
+    set_parameter: SetParameterFn,
+    synth: SynthFn,
+    info: InfoFn,
+    terminate: TerminateFn,
+    /// Keeps the library mapped while the function pointers above are in use.
+    _library: libloading::Library,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Api(libespeak-ng)")
+    }
+}
+
+/// Loads libespeak-ng once per process.
+fn api() -> Result<&'static Api, CorpusError> {
+    static API: std::sync::OnceLock<Result<Api, String>> = std::sync::OnceLock::new();
+    API.get_or_init(load_api)
+        .as_ref()
+        .map_err(|reason| CorpusError::EspeakNotFound {
+            reason: reason.clone(),
+        })
+}
+
+fn load_api() -> Result<Api, String> {
+    let mut errors = Vec::new();
+    for name in LIBRARY_NAMES {
+        // SAFETY: loading libespeak-ng runs its initialisers, which have no preconditions.
+        match unsafe { libloading::Library::new(name) } {
+            Ok(library) => return resolve(library).map_err(|e| format!("{name}: {e}")),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    Err(errors.join("; "))
+}
+
+fn resolve(library: libloading::Library) -> Result<Api, libloading::Error> {
+    // SAFETY: each symbol is looked up with the C signature of espeak-ng 1.51's
+    // speak_lib.h; the pointers stay valid while `library` is alive (kept in `Api`).
+    unsafe {
+        Ok(Api {
+            initialize: *library.get::<InitializeFn>(b"espeak_Initialize\0")?,
+            set_synth_callback: *library.get::<SetSynthCallbackFn>(b"espeak_SetSynthCallback\0")?,
+            set_voice_by_name: *library.get::<SetVoiceByNameFn>(b"espeak_SetVoiceByName\0")?,
+            set_parameter: *library.get::<SetParameterFn>(b"espeak_SetParameter\0")?,
+            synth: *library.get::<SynthFn>(b"espeak_Synth\0")?,
+            info: *library.get::<InfoFn>(b"espeak_Info\0")?,
+            terminate: *library.get::<TerminateFn>(b"espeak_Terminate\0")?,
+            _library: library,
+        })
+    }
 }
 
 const AUDIO_OUTPUT_SYNCHRONOUS: c_int = 2;
@@ -113,6 +172,7 @@ extern "C" fn on_synth(wav: *mut c_short, n: c_int, events: *mut Event) -> c_int
 pub(crate) struct Engine {
     /// Library version string.
     pub(crate) version: String,
+    api: &'static Api,
 }
 
 fn check(call: &'static str, code: c_int) -> Result<(), CorpusError> {
@@ -126,6 +186,7 @@ fn check(call: &'static str, code: c_int) -> Result<(), CorpusError> {
 impl Engine {
     /// Initialize with `data_parent` (the directory holding `espeak-ng-data`).
     pub(crate) fn new(data_parent: &Path) -> Result<Self, CorpusError> {
+        let api = api()?;
         let data = data_parent.join("espeak-ng-data");
         if !data.join("phontab").exists() {
             return Err(CorpusError::EspeakDataMissing { path: data });
@@ -138,13 +199,13 @@ impl Engine {
         // SAFETY: `cpath` is a valid NUL-terminated string for the call; the callback is a
         // plain extern "C" fn with the expected signature.
         let rate = unsafe {
-            let rate = espeak_Initialize(
+            let rate = (api.initialize)(
                 AUDIO_OUTPUT_SYNCHRONOUS,
                 0,
                 cpath.as_ptr(),
                 INIT_PHONEME_EVENTS | INIT_DONT_EXIT,
             );
-            espeak_SetSynthCallback(on_synth);
+            (api.set_synth_callback)(on_synth);
             rate
         };
         if rate != 22050 {
@@ -155,14 +216,14 @@ impl Engine {
         }
         // SAFETY: espeak_Info returns a static NUL-terminated version string.
         let version = unsafe {
-            let p = espeak_Info(std::ptr::null_mut());
+            let p = (api.info)(std::ptr::null_mut());
             if p.is_null() {
                 String::new()
             } else {
                 CStr::from_ptr(p).to_string_lossy().into_owned()
             }
         };
-        Ok(Self { version })
+        Ok(Self { version, api })
     }
 
     /// Select a voice by name, e.g. `gmw/en-US+spk0007`.
@@ -172,7 +233,7 @@ impl Engine {
         })?;
         // SAFETY: valid NUL-terminated string for the duration of the call.
         check("espeak_SetVoiceByName", unsafe {
-            espeak_SetVoiceByName(c.as_ptr())
+            (self.api.set_voice_by_name)(c.as_ptr())
         })
     }
 
@@ -180,7 +241,7 @@ impl Engine {
     pub(crate) fn set_param(&mut self, param: c_int, value: i32) -> Result<(), CorpusError> {
         // SAFETY: plain integer arguments.
         check("espeak_SetParameter", unsafe {
-            espeak_SetParameter(param, value, 0)
+            (self.api.set_parameter)(param, value, 0)
         })
     }
 
@@ -193,7 +254,7 @@ impl Engine {
         let bytes = c.as_bytes_with_nul();
         // SAFETY: `c` outlives the synchronous call; the callback runs on this thread.
         let code = unsafe {
-            espeak_Synth(
+            (self.api.synth)(
                 c.as_ptr().cast(),
                 bytes.len(),
                 0,
@@ -213,7 +274,7 @@ impl Drop for Engine {
     fn drop(&mut self) {
         // SAFETY: no synthesis is running (synchronous mode, &mut self).
         unsafe {
-            espeak_Terminate();
+            (self.api.terminate)();
         }
     }
 }

@@ -19,7 +19,7 @@ mod synth;
 mod text;
 mod voices;
 
-pub use config::{CorpusConfig, Preset};
+pub use config::{AudioFormat, CorpusConfig, Preset};
 pub use error::CorpusError;
 pub use phones::{INVENTORY, SIL, SPN};
 pub use text::WORDNET_DIR;

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
+use crate::config::AudioFormat;
 use crate::error::{CorpusError, io_err};
 use crate::espeak::{Engine, PITCH, RANGE, RATE, VOLUME};
 use crate::phones::{Folded, INVENTORY, SIL, SPN, fold};
@@ -72,6 +73,13 @@ fn to_i16(x: &[f32], clipped: &mut usize) -> Vec<i16> {
         .collect()
 }
 
+fn write_clip(path: &Path, samples: &[i16], format: AudioFormat) -> Result<(), CorpusError> {
+    match format {
+        AudioFormat::Wav => write_wav(path, samples),
+        AudioFormat::Flac => write_flac(path, samples),
+    }
+}
+
 fn write_wav(path: &Path, samples: &[i16]) -> Result<(), CorpusError> {
     let spec = hound::WavSpec {
         channels: 1,
@@ -88,6 +96,26 @@ fn write_wav(path: &Path, samples: &[i16]) -> Result<(), CorpusError> {
         w.write_sample(s).map_err(wav)?;
     }
     w.finalize().map_err(wav)
+}
+
+/// 16-bit mono FLAC through flacenc (default encoder settings, 4096-sample blocks).
+fn write_flac(path: &Path, samples: &[i16]) -> Result<(), CorpusError> {
+    use flacenc::component::BitRepr;
+    use flacenc::error::Verify;
+    let fail = |message: String| CorpusError::Flac {
+        path: path.to_path_buf(),
+        message,
+    };
+    let config = flacenc::config::Encoder::default()
+        .into_verified()
+        .map_err(|(_, e)| fail(e.to_string()))?;
+    let wide: Vec<i32> = samples.iter().map(|&s| i32::from(s)).collect();
+    let source = flacenc::source::MemSource::from_samples(&wide, 1, 16, SAMPLE_RATE as usize);
+    let stream = flacenc::encode_with_fixed_block_size(&config, source, 4096)
+        .map_err(|e| fail(e.to_string()))?;
+    let mut sink = flacenc::bitsink::ByteSink::new();
+    stream.write(&mut sink).map_err(|e| fail(e.to_string()))?;
+    std::fs::write(path, sink.as_slice()).map_err(io_err(path))
 }
 
 struct Manifest {
@@ -252,8 +280,8 @@ fn generate(
             let audio = to_i16(&to_16k(&syn.samples), &mut clipped);
             let segs = align(&syn.phonemes, audio.len());
             unknown += segs.iter().filter(|s| s.0 == SPN).count();
-            let rel = format!("wav/{split}/{i:06}.wav");
-            write_wav(&root.join(&rel), &audio)?;
+            let rel = format!("wav/{split}/{i:06}.{}", cfg.format.extension());
+            write_clip(&root.join(&rel), &audio, cfg.format)?;
             utt_samples += audio.len();
             let phones: Vec<&str> = segs.iter().map(|s| s.0).filter(|&c| c != SIL).collect();
             man.row(&UttRow {
@@ -281,8 +309,8 @@ fn generate(
             for _ in 0..cfg.ks_per_class[si] {
                 let spk = &speakers[lo + rng.below(hi - lo)];
                 let clip = ks_clip(eng, spk, label, &mut rng, cfg.volume, &mut clipped)?;
-                let rel = format!("{split}/{idx:06}.wav");
-                write_wav(&root.join("ks").join(&rel), &clip)?;
+                let rel = format!("{split}/{idx:06}.{}", cfg.format.extension());
+                write_clip(&root.join("ks").join(&rel), &clip, cfg.format)?;
                 ks_samples += clip.len();
                 man.row(&KsRow {
                     path: rel,

@@ -162,6 +162,15 @@ impl Upstream {
         &self.device
     }
 
+    /// Parameters of the model as an upstream: a teacher's whole model, a student's backbone
+    /// (front-end + encoder, without the distillation heads).
+    pub fn num_params(&self) -> usize {
+        match &self.model {
+            Model::Teacher(m) => m.num_params(),
+            Model::Student(s) => s.backbone_params(),
+        }
+    }
+
     /// Frames the model gives for `samples` samples (0 below the receptive field).
     pub fn num_frames(&self, samples: usize) -> usize {
         match &self.model {

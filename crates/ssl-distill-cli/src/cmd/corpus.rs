@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use ssl_distill_corpus::{CorpusConfig, CorpusError, Preset, synthesize};
+use ssl_distill_corpus::{AudioFormat, CorpusConfig, CorpusError, Preset, synthesize};
 
 /// `ssl-distill corpus ...`.
 #[derive(Debug, Args)]
@@ -33,6 +33,9 @@ struct SynthArgs {
     /// Seed of speakers, texts and prosody (the same seed gives the same files).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Audio container of the clips: `wav` or `flac` (lossless, about a third of the size).
+    #[arg(long, default_value = "wav")]
+    format: String,
 }
 
 /// Runs `ssl-distill corpus ...`.
@@ -47,7 +50,13 @@ fn synth(args: &SynthArgs) -> Result<()> {
         .preset
         .parse()
         .with_context(|| format!("--preset {}", args.preset))?;
-    let config = CorpusConfig::preset(preset).with_seed(args.seed);
+    let format: AudioFormat = args
+        .format
+        .parse()
+        .with_context(|| format!("--format {}", args.format))?;
+    let config = CorpusConfig::preset(preset)
+        .with_seed(args.seed)
+        .with_format(format);
     let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         ProgressBar::new(0)
     } else {

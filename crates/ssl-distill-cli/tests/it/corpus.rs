@@ -34,6 +34,41 @@ fn synth_ci_preset_then_refuse_a_non_empty_directory() {
     assert!(manifest.utterances[0].phones.is_some());
     let res = run(&["corpus", "synth", "--preset", "ci", "--out", o]);
     assert_one_line_error(&res, &["new or empty directory"]);
+
+    // The same seed as FLAC: the same samples in `.flac` files, in less space.
+    let flac = dir.path().join("flac");
+    let res = run(&[
+        "corpus",
+        "synth",
+        "--preset",
+        "ci",
+        "--out",
+        flac.to_str().unwrap(),
+        "--seed",
+        "3",
+        "--format",
+        "flac",
+    ]);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let flac_manifest = ssl_distill_audio::Manifest::open(flac.join("train.jsonl")).unwrap();
+    let (mut wav_bytes, mut flac_bytes) = (0, 0);
+    for (w, f) in manifest.utterances.iter().zip(&flac_manifest.utterances).take(5) {
+        assert_eq!(f.path.extension().unwrap(), "flac");
+        let a = ssl_distill_audio::load_audio(&w.path, 16_000).unwrap();
+        let b = ssl_distill_audio::load_audio(&f.path, 16_000).unwrap();
+        assert!(a == b, "{} and {} differ", w.path.display(), f.path.display());
+        wav_bytes += std::fs::metadata(&w.path).unwrap().len();
+        flac_bytes += std::fs::metadata(&f.path).unwrap().len();
+    }
+    assert!(flac_bytes < wav_bytes, "{flac_bytes} >= {wav_bytes}");
+    let res = run(&[
+        "corpus", "synth", "--preset", "ci", "--out", o, "--format", "mp3",
+    ]);
+    assert_one_line_error(&res, &["--format mp3"]);
     let res = run(&[
         "corpus",
         "synth",

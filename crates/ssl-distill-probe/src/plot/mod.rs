@@ -1,5 +1,5 @@
-//! PNG plots with plotters' bitmap backend: a CKA [`Heatmap`] with cluster boundaries and a
-//! [`Dendrogram`] of the layer clustering.
+//! PNG plots with plotters' bitmap backend: a CKA [`Heatmap`] with cluster boundaries, a
+//! [`Dendrogram`] of the layer clustering, and training [`Curves`].
 //!
 //! Text is drawn with an embedded ASCII subset of DejaVu Sans (`assets/`, Bitstream Vera
 //! licence) through plotters' `ab_glyph` feature, so no system font is needed; the bitmap is
@@ -14,12 +14,16 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use crate::analyze::Merge;
 use crate::error::ProbeError;
 
+mod curve;
+
+pub use curve::{CURVE_SIZE, Curves, Series, curves_png};
+
 /// Size of a heatmap PNG (width, height).
 pub const HEATMAP_SIZE: (u32, u32) = (760, 720);
 /// Size of a dendrogram PNG (width, height).
 pub const DENDROGRAM_SIZE: (u32, u32) = (760, 480);
 
-static FONT: &[u8] = include_bytes!("../assets/DejaVuSans-ascii.ttf");
+static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans-ascii.ttf");
 const FAMILY: &str = "sans-serif";
 
 /// Registers the embedded font once; false if it is unusable (never, for the shipped file).
