@@ -36,6 +36,8 @@ enum Command {
     Corpus(cmd::corpus::CorpusArgs),
     /// Distil a student from a teacher with a recipe (recipes/*.toml).
     Distill(cmd::distill::DistillArgs),
+    /// Pretrain a HuBERT teacher by masked prediction of k-means units (recipes/mini-hubert.toml).
+    Pretrain(cmd::pretrain::PretrainArgs),
     /// SUPERB-style probe (PR, SID, KS) of a frozen teacher or student.
     Probe(cmd::probe::ProbeArgs),
     /// Linear CKA between hidden states, layer clustering, heatmap and dendrogram.
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => cmd::features::run_inspect(&args),
         Command::Corpus(args) => cmd::corpus::run(&args),
         Command::Distill(args) => cmd::distill::run_distill(&args),
+        Command::Pretrain(args) => cmd::pretrain::run_pretrain(&args),
         Command::Probe(args) => cmd::probe::run_probe_cmd(&args),
         Command::Analyze(args) => cmd::analyze::run_analyze(&args),
     };

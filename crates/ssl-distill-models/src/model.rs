@@ -31,6 +31,11 @@ pub struct SslInput {
     /// HF's advice for those models is to pad with zeros and pass no mask; batch equal lengths
     /// when exactness matters.
     pub padding_mask: Option<Tensor<2, Bool>>,
+    /// Frames to mask `[batch, frames]` (`true` = masked), HF's `mask_time_indices`: the
+    /// projected features of those frames are replaced by the learned `masked_spec_embed`
+    /// before the positional conv and the encoder, as HF's `_mask_hidden_states` and fairseq's
+    /// `apply_mask` do in HuBERT / wav2vec 2.0 pretraining. See [`SslModel::mask_time`].
+    pub time_mask: Option<Tensor<2, Bool>>,
 }
 
 impl SslInput {
@@ -39,12 +44,19 @@ impl SslInput {
         Self {
             wave,
             padding_mask: None,
+            time_mask: None,
         }
     }
 
     /// With a sample-level padding mask (`true` = padded).
     pub fn with_padding_mask(mut self, mask: Tensor<2, Bool>) -> Self {
         self.padding_mask = Some(mask);
+        self
+    }
+
+    /// With frames to mask (`[batch, frames]`, `true` = replaced by `masked_spec_embed`).
+    pub fn with_time_mask(mut self, mask: Tensor<2, Bool>) -> Self {
+        self.time_mask = Some(mask);
         self
     }
 }
@@ -74,8 +86,8 @@ pub struct SslModel {
     pub feature_projection: FeatureProjection,
     /// Transformer encoder (HF `encoder`).
     pub encoder: Encoder,
-    /// The mask embedding used by SpecAugment-style masking in training (HF
-    /// `masked_spec_embed`; kept so checkpoints round-trip, unused by `forward`).
+    /// The mask embedding of masked prediction and SpecAugment-style masking in training (HF
+    /// `masked_spec_embed`); `forward` uses it only when [`SslInput::time_mask`] is given.
     pub masked_spec_embed: Option<Param<Tensor<1>>>,
 }
 
@@ -149,7 +161,10 @@ impl SslModel {
         let frame_mask = input
             .padding_mask
             .map(|mask| self.frame_mask(&mask, cnn_features.dims()[1]));
-        let projected = self.feature_projection.forward(cnn_features.clone());
+        let mut projected = self.feature_projection.forward(cnn_features.clone());
+        if let Some(mask) = &input.time_mask {
+            projected = self.mask_time(projected, mask);
+        }
         let out = self
             .encoder
             .forward_until(projected, frame_mask.as_ref(), k);
@@ -159,6 +174,31 @@ impl SslModel {
             last_hidden_state: out.last_hidden_state,
             frame_mask,
         }
+    }
+
+    /// Replaces the frames of `projected` marked in `mask` by `masked_spec_embed` (HF
+    /// `_mask_hidden_states` with `mask_time_indices`; fairseq `x[mask_indices] = mask_emb`).
+    ///
+    /// # Shapes
+    /// - `projected`: the feature projection's output `[batch, frames, hidden]`
+    /// - `mask`: `[batch, frames]`, `true` = masked
+    ///
+    /// # Panics
+    /// If the model has no `masked_spec_embed` (a config with `mask_time_prob` and
+    /// `mask_feature_prob` both 0, as HF) or the mask's shape is not `[batch, frames]`.
+    pub fn mask_time(&self, projected: Tensor<3>, mask: &Tensor<2, Bool>) -> Tensor<3> {
+        let embed = self.masked_spec_embed.as_ref().expect(
+            "time masking needs `masked_spec_embed` (set mask_time_prob > 0 in the config)",
+        );
+        let [b, t, d] = projected.dims();
+        assert_eq!(
+            mask.dims(),
+            [b, t],
+            "time mask {:?} for features [{b}, {t}, {d}]",
+            mask.dims()
+        );
+        let fill = embed.val().reshape([1, 1, d]).expand([b, t, d]);
+        projected.mask_where(mask.clone().reshape([b, t, 1]).expand([b, t, d]), fill)
     }
 
     /// Frames of the conv extractor for `samples` input samples (0 below the receptive field).
@@ -229,6 +269,72 @@ mod tests {
                 assert!(part.last_hidden_state.is_none());
             }
         }
+    }
+
+    /// A time mask replaces exactly the marked frames of the projected features by
+    /// `masked_spec_embed` (HF `_mask_hidden_states`); an all-false mask changes nothing.
+    #[test]
+    fn time_mask_replaces_projected_frames_by_the_mask_embedding() {
+        let device = Device::flex();
+        device.seed(3);
+        let config = SslConfig {
+            mask_time_prob: 0.05,
+            ..SslConfig::tiny()
+        };
+        let model = config.init(&device);
+        let wave = Tensor::<2>::random([2, 8000], Distribution::Normal(0.0, 0.1), &device);
+        let frames = config.num_frames(8000);
+        let mut marks = vec![false; 2 * frames];
+        for t in [0, 3, 4, 5, frames - 1] {
+            marks[t] = true;
+        }
+        marks[frames + 7] = true;
+        let mask =
+            Tensor::<2, Bool>::from_data(TensorData::new(marks.clone(), [2, frames]), &device);
+        let masked = model.forward(SslInput::new(wave.clone()).with_time_mask(mask));
+
+        // By hand: project, overwrite the marked rows with the embedding, run the encoder.
+        let cnn = model.feature_extractor.forward(wave.clone());
+        let projected = model.feature_projection.forward(cnn);
+        let mut values: Vec<f32> = projected
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec()
+            .unwrap();
+        let embed: Vec<f32> = model
+            .masked_spec_embed
+            .as_ref()
+            .unwrap()
+            .val()
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec()
+            .unwrap();
+        for (i, _) in marks.iter().enumerate().filter(|(_, m)| **m) {
+            values[i * 32..(i + 1) * 32].copy_from_slice(&embed);
+        }
+        let by_hand = Tensor::<3>::from_data(TensorData::new(values, [2, frames, 32]), &device);
+        let expected = model.encoder.forward_until(by_hand, None, usize::MAX);
+        for (a, b) in masked.hidden_states.iter().zip(&expected.hidden_states) {
+            let diff: f32 = (a.clone() - b.clone()).abs().max().into_scalar();
+            assert_eq!(diff, 0.0);
+        }
+        let plain = model.forward(SslInput::new(wave.clone()));
+        let none = Tensor::<2, Bool>::from_data(
+            TensorData::new(vec![false; 2 * frames], [2, frames]),
+            &device,
+        );
+        let unmasked = model.forward(SslInput::new(wave).with_time_mask(none));
+        let diff: f32 = (plain.hidden_states[2].clone() - unmasked.hidden_states[2].clone())
+            .abs()
+            .max()
+            .into_scalar();
+        assert_eq!(diff, 0.0);
+        let changed: f32 = (plain.hidden_states[0].clone() - masked.hidden_states[0].clone())
+            .abs()
+            .max()
+            .into_scalar();
+        assert!(changed > 0.0, "the mask changed nothing");
     }
 
     /// Frame `t` is padded iff `t >= frames(valid samples)`.

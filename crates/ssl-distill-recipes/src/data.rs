@@ -80,6 +80,7 @@ impl TeacherRunner {
         let student_input = SslInput {
             wave: onto(input.wave, &plain, autodiff),
             padding_mask: input.padding_mask.map(|m| m.to_device(train_device)),
+            time_mask: None,
         };
         DistillBatch {
             input: student_input,

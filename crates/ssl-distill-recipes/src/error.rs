@@ -49,6 +49,9 @@ pub enum RecipeError {
     /// Audio or a manifest could not be read.
     #[error(transparent)]
     Audio(#[from] ssl_distill_audio::AudioError),
+    /// Acoustic features (the MFCCs of pretraining units) could not be computed.
+    #[error("features: {0}")]
+    Features(#[from] ssl_distill_audio::FeatureError),
     /// The student could not be built, initialised, saved or loaded.
     #[error(transparent)]
     Student(#[from] ssl_distill_students::StudentError),

@@ -6,6 +6,8 @@
 //! - [`run`] with a [`RunConfig`] → [`DistillReport`];
 //! - the pieces the run assembles: [`TeacherRunner`] / [`TeacherStream`] (frozen teacher on
 //!   the plain device, batches of [`DistillBatch`]) and [`DistillModel`] (student + [`LossPlan`]);
+//! - [`pretrain`]: HuBERT masked-prediction pretraining of a teacher ([`PretrainRecipe`] →
+//!   [`pretrain()`](pretrain::pretrain));
 //! - structured pruning (DPHuBERT, under SKILL): [`PruneSection`] (`[prune]`), stages with
 //!   `prune = true` train a [`PruneModel`] (gated student + Lagrangian), then prune it;
 //! - [`toy`]: a tiny random teacher and a synthetic corpus for smoke runs and tests;
@@ -34,3 +36,6 @@ pub use student_spec::{FrontEndKind, HeadSpec, StudentSpec};
 pub use targets_spec::TargetsSpec;
 pub use task::{DistillModel, LossPlan};
 pub use validate::DevValidator;
+
+pub mod pretrain;
+pub use pretrain::{PretrainOverrides, PretrainRecipe};

@@ -453,10 +453,13 @@ impl Student {
         }
     }
 
-    /// Front-end (with the gradient multiplier), feature projection and encoder.
+    /// Front-end (with the gradient multiplier), feature projection (time-masked when the input
+    /// has a time mask, as `SslModel::forward`) and encoder.
     fn forward_backbone(&self, input: SslInput) -> SslOutput {
         let SslInput {
-            wave, padding_mask, ..
+            wave,
+            padding_mask,
+            time_mask,
         } = input;
         let masks = self
             .gates
@@ -469,10 +472,13 @@ impl Student {
         };
         let cnn_features = grad_mult(features, self.config.feature_grad_mult);
         let frame_mask = padding_mask.map(|mask| self.frame_mask(&mask, cnn_features.dims()[1]));
-        let projected = self
+        let mut projected = self
             .backbone
             .feature_projection
             .forward(cnn_features.clone());
+        if let Some(mask) = &time_mask {
+            projected = self.backbone.mask_time(projected, mask);
+        }
         let layer_gates = masks.map(|m| m.layers).unwrap_or_default();
         let out = self.backbone.encoder.forward_until_gated(
             projected,

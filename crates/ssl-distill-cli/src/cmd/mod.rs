@@ -5,4 +5,5 @@ pub mod corpus;
 pub mod distill;
 pub mod fbank;
 pub mod features;
+pub mod pretrain;
 pub mod probe;

@@ -4,6 +4,7 @@ mod corpus;
 mod distill;
 mod fbank;
 mod features;
+mod pretrain;
 mod probe;
 
 use std::path::Path;

@@ -3,6 +3,7 @@
 
 mod common;
 mod parallel;
+mod pretrain;
 mod prune;
 mod recipes;
 mod resume;

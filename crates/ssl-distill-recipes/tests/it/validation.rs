@@ -13,7 +13,11 @@ fn every_shipped_recipe_parses() {
     for entry in std::fs::read_dir(recipes_dir()).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "toml") {
-            Recipe::from_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            // Distillation recipes, or pretraining recipes (`ssl-distill pretrain`).
+            if let Err(e) = Recipe::from_file(&path) {
+                ssl_distill_recipes::PretrainRecipe::from_file(&path)
+                    .unwrap_or_else(|p| panic!("{}: {e} (as pretraining: {p})", path.display()));
+            }
             n += 1;
         }
     }
