@@ -108,7 +108,8 @@ pub struct ModelSpec {
     pub heads: usize,
     /// FFN width (HF `intermediate_size`; Base 3072). Default 1024.
     pub ffn: usize,
-    /// Channels of every conv layer (HF `conv_dim`; Base 512). Default 256.
+    /// Channels of every conv layer (HF `conv_dim`; Base 512). Default 128 (the CNN is most of
+    /// the compute: 256 channels double the step time of the default model).
     pub conv_dim: usize,
     /// Positional conv kernel (HF `num_conv_pos_embeddings`; Base 128). Default 128.
     pub pos_conv_kernel: usize,
@@ -126,7 +127,7 @@ impl Default for ModelSpec {
             hidden: 256,
             heads: 4,
             ffn: 1024,
-            conv_dim: 256,
+            conv_dim: 128,
             pos_conv_kernel: 128,
             pos_conv_groups: 16,
             final_dim: 256,

@@ -123,6 +123,22 @@ pub fn pretrain(recipe: &PretrainRecipe, cfg: &RunConfig) -> Result<PretrainRepo
                     ),
                 ));
             }
+            let cfg_of = &ckpt.config;
+            if cfg_of.conv_kernel != ssl_distill_audio::CONV_KERNELS
+                || cfg_of.conv_stride != ssl_distill_audio::CONV_STRIDES
+            {
+                return Err(RecipeError::invalid(
+                    path,
+                    "units.model",
+                    format!(
+                        "{} has conv kernels {:?} / strides {:?}: its frames would not line up \
+                         with the standard 20 ms frames of the model being trained",
+                        model_path.display(),
+                        cfg_of.conv_kernel,
+                        cfg_of.conv_stride
+                    ),
+                ));
+            }
             UnitFeatures::Model {
                 model: Box::new(ckpt.model),
                 layer: u.layer,
