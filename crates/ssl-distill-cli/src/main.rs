@@ -42,6 +42,8 @@ enum Command {
     Probe(cmd::probe::ProbeArgs),
     /// Linear CKA between hidden states, layer clustering, heatmap and dendrogram.
     Analyze(cmd::analyze::AnalyzeArgs),
+    /// The whole pipeline on the bundled mini teacher and corpus: distil, probe, compare, report.
+    Demo(cmd::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Pretrain(args) => cmd::pretrain::run_pretrain(&args),
         Command::Probe(args) => cmd::probe::run_probe_cmd(&args),
         Command::Analyze(args) => cmd::analyze::run_analyze(&args),
+        Command::Demo(args) => cmd::demo::run_demo(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -98,7 +98,16 @@ fn write_wav(path: &Path, samples: &[i16]) -> Result<(), CorpusError> {
     w.finalize().map_err(wav)
 }
 
-/// 16-bit mono FLAC through flacenc (default encoder settings, 4096-sample blocks).
+/// A block size near 4096 whose last, shorter block is empty or at least 16 samples long: FLAC
+/// allows a shorter last block, but claxon (our decoder) rejects blocks under 16 samples.
+/// (A clip under 16 samples cannot satisfy it and gets 4096; corpus clips are ≥ 1 s.)
+fn flac_block_size(len: usize) -> usize {
+    (4096..4096 + 32)
+        .find(|bs| len % bs == 0 || len % bs >= 16)
+        .unwrap_or(4096)
+}
+
+/// 16-bit mono FLAC through flacenc (default encoder settings, blocks of about 4096 samples).
 fn write_flac(path: &Path, samples: &[i16]) -> Result<(), CorpusError> {
     use flacenc::component::BitRepr;
     use flacenc::error::Verify;
@@ -111,8 +120,9 @@ fn write_flac(path: &Path, samples: &[i16]) -> Result<(), CorpusError> {
         .map_err(|(_, e)| fail(e.to_string()))?;
     let wide: Vec<i32> = samples.iter().map(|&s| i32::from(s)).collect();
     let source = flacenc::source::MemSource::from_samples(&wide, 1, 16, SAMPLE_RATE as usize);
-    let stream = flacenc::encode_with_fixed_block_size(&config, source, 4096)
-        .map_err(|e| fail(e.to_string()))?;
+    let stream =
+        flacenc::encode_with_fixed_block_size(&config, source, flac_block_size(wide.len()))
+            .map_err(|e| fail(e.to_string()))?;
     let mut sink = flacenc::bitsink::ByteSink::new();
     stream.write(&mut sink).map_err(|e| fail(e.to_string()))?;
     std::fs::write(path, sink.as_slice()).map_err(io_err(path))
@@ -405,6 +415,18 @@ fn ks_clip(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flac_blocks_never_end_with_fewer_than_16_samples() {
+        for len in (16..20_000).chain((20_000..2_000_000).step_by(7)) {
+            let bs = flac_block_size(len);
+            let last = len % bs;
+            assert!(
+                last == 0 || last >= 16,
+                "len {len}: block {bs}, last {last}"
+            );
+        }
+    }
 
     #[test]
     fn align_covers_and_merges() {

@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod corpus;
+pub mod demo;
 pub mod distill;
 pub mod fbank;
 pub mod features;

@@ -56,11 +56,21 @@ fn synth_ci_preset_then_refuse_a_non_empty_directory() {
     );
     let flac_manifest = ssl_distill_audio::Manifest::open(flac.join("train.jsonl")).unwrap();
     let (mut wav_bytes, mut flac_bytes) = (0, 0);
-    for (w, f) in manifest.utterances.iter().zip(&flac_manifest.utterances).take(5) {
+    for (w, f) in manifest
+        .utterances
+        .iter()
+        .zip(&flac_manifest.utterances)
+        .take(5)
+    {
         assert_eq!(f.path.extension().unwrap(), "flac");
         let a = ssl_distill_audio::load_audio(&w.path, 16_000).unwrap();
         let b = ssl_distill_audio::load_audio(&f.path, 16_000).unwrap();
-        assert!(a == b, "{} and {} differ", w.path.display(), f.path.display());
+        assert!(
+            a == b,
+            "{} and {} differ",
+            w.path.display(),
+            f.path.display()
+        );
         wav_bytes += std::fs::metadata(&w.path).unwrap().len();
         flac_bytes += std::fs::metadata(&f.path).unwrap().len();
     }

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `ssl-distill` binary: outputs, and one-line errors on bad input.
 
 mod corpus;
+mod demo;
 mod distill;
 mod fbank;
 mod features;
