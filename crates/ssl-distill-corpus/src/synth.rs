@@ -98,8 +98,9 @@ fn write_wav(path: &Path, samples: &[i16]) -> Result<(), CorpusError> {
     w.finalize().map_err(wav)
 }
 
-/// A block size near 4096 whose last, shorter block is empty or at least 16 samples long: FLAC
-/// allows a shorter last block, but claxon (our decoder) rejects blocks under 16 samples.
+/// A block size near 4096 whose last, shorter block is empty or at least 16 samples long:
+/// flacenc 0.5 writes the last block's size into STREAMINFO's minimum block size (the spec
+/// excludes the last block there), and claxon rightly rejects a minimum under 16.
 /// (A clip under 16 samples cannot satisfy it and gets 4096; corpus clips are ≥ 1 s.)
 fn flac_block_size(len: usize) -> usize {
     (4096..4096 + 32)
