@@ -43,7 +43,7 @@ pub struct DemoArgs {
     #[arg(long)]
     data: Option<PathBuf>,
     /// Distillation steps (batch 8 x 2 s crops).
-    #[arg(long, default_value_t = 600)]
+    #[arg(long, default_value_t = 400)]
     steps: u64,
     /// Peak learning rate of the distillation (the recipe's 2e-4 is meant for 200k steps).
     #[arg(long, default_value_t = 1e-3)]

@@ -3,6 +3,7 @@
 
 mod analysis;
 mod metrics;
+mod mini_teacher;
 mod probes;
 mod upstreams;
 mod util;

@@ -1,0 +1,64 @@
+//! The bundled mini teacher (`assets/mini-hubert`, pretrained by `ssl-distill pretrain`, see
+//! `assets/README.md`) against its random-init twin (same config, seed 0) on the bundled demo
+//! corpus (`assets/demo-corpus`, the `ci` preset), with the probes' default budgets: pretraining
+//! must have taught it something every probe can use.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+use ssl_distill_models::{SslConfig, export_hf};
+use ssl_distill_probe::{ProbeConfig, Task, load_upstream, read_task, run_probe};
+
+/// Required advantage of the pretrained teacher over its twin: 5 points of PER (lower is
+/// better) or of accuracy (higher is better).
+const MARGIN: f64 = 0.05;
+
+fn assets() -> PathBuf {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets")).to_path_buf()
+}
+
+/// Heavy (six probes with full budgets; the two BiLSTM PR probes take minutes each): run with
+/// `cargo test --release -p ssl-distill-probe --test it mini_teacher -- --ignored --nocapture`.
+#[test]
+#[ignore = "heavy: six full-budget probes (run by hand, see the doc comment)"]
+fn mini_teacher_beats_its_random_twin_on_every_probe() {
+    let teacher = assets().join("mini-hubert");
+    let corpus = assets().join("demo-corpus");
+    let tmp = tempfile::tempdir().unwrap();
+    let twin = tmp.path().join("twin");
+    let device = Device::flex();
+    let config = SslConfig::from_hf_json(teacher.join("config.json")).unwrap();
+    device.seed(0);
+    export_hf(&config.init(&device), &config, &twin).unwrap();
+    std::fs::copy(
+        teacher.join("preprocessor_config.json"),
+        twin.join("preprocessor_config.json"),
+    )
+    .unwrap();
+
+    let pretrained = load_upstream(&teacher, &device).unwrap();
+    let random = load_upstream(&twin, &device).unwrap();
+    let mut failures = Vec::new();
+    for task in [Task::Pr, Task::Sid, Task::Ks] {
+        let data = read_task(&corpus, task).unwrap();
+        let config = ProbeConfig::new(task);
+        let score = |up| {
+            run_probe(up, &data, &config, &device, &mut |_| {})
+                .unwrap()
+                .value
+        };
+        let (ours, theirs) = (score(&pretrained), score(&random));
+        println!("{task}: pretrained {ours:.4}, random twin {theirs:.4}");
+        let advantage = if task.lower_is_better() {
+            theirs - ours
+        } else {
+            ours - theirs
+        };
+        if advantage < MARGIN {
+            failures.push(format!(
+                "{task}: pretrained {ours:.4} vs random {theirs:.4} (advantage {advantage:.4} < {MARGIN})"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("; "));
+}
