@@ -104,7 +104,7 @@ fn write_wav(path: &Path, samples: &[i16]) -> Result<(), CorpusError> {
 /// (A clip under 16 samples cannot satisfy it and gets 4096; corpus clips are ≥ 1 s.)
 fn flac_block_size(len: usize) -> usize {
     (4096..4096 + 32)
-        .find(|bs| len % bs == 0 || len % bs >= 16)
+        .find(|bs| len.is_multiple_of(*bs) || len % bs >= 16)
         .unwrap_or(4096)
 }
 
