@@ -98,65 +98,38 @@ fn onto<const D: usize>(t: Tensor<D>, plain: &Device, autodiff: bool) -> Tensor<
     if autodiff { t.autodiff() } else { t }
 }
 
-/// A resumable stream of [`DistillBatch`]es: the audio crate's [`Loader`] (exact position in
-/// a seeded epoch order, as a [`Cursor`]) feeding a [`TeacherRunner`].
+/// The audio side shared by the training streams: the audio crate's [`Loader`] at an exact
+/// position of a seeded epoch order (a [`Cursor`], saved in checkpoints), the skipped-file
+/// count, and the audio-seconds-per-second meter of `metrics.jsonl`.
 #[derive(Debug)]
-pub struct TeacherStream {
+pub(crate) struct AudioStream {
     dataset: Arc<AudioDataset>,
     loader_config: LoaderConfig,
     loader: Option<Loader>,
     cursor: Cursor,
-    teacher: Arc<TeacherRunner>,
-    train_device: Device,
     seconds: f64,
     window: Instant,
     skipped: usize,
 }
 
-impl TeacherStream {
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl AudioStream {
     /// A stream from the start of `dataset`.
-    pub fn new(
-        dataset: Arc<AudioDataset>,
-        loader_config: LoaderConfig,
-        teacher: Arc<TeacherRunner>,
-        train_device: Device,
-    ) -> Self {
+    pub(crate) fn new(dataset: Arc<AudioDataset>, loader_config: LoaderConfig) -> Self {
         Self {
             dataset,
             loader_config,
             loader: None,
             cursor: Cursor::default(),
-            teacher,
-            train_device,
             seconds: 0.0,
             window: Instant::now(),
             skipped: 0,
         }
     }
 
-    /// Utterances left out so far (with `skip_bad_audio`).
-    pub fn skipped(&self) -> usize {
-        self.skipped
-    }
-}
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-impl DataSource for TeacherStream {
-    type Batch = DistillBatch;
-
-    fn next_batch(&mut self, rng: &mut ChaCha8Rng) -> Result<DistillBatch, BoxError> {
-        let device = self.train_device.clone();
-        self.next_batch_on(rng, &device)
-    }
-
-    /// The next batch with its targets on `device` (a data-parallel replica's autodiff device);
-    /// the teacher runs on its own device either way.
-    fn next_batch_on(
-        &mut self,
-        _rng: &mut ChaCha8Rng,
-        device: &Device,
-    ) -> Result<DistillBatch, BoxError> {
+    /// The next audio batch (unreadable files logged and counted when the loader skips them).
+    pub(crate) fn next_audio(&mut self) -> Result<Batch, BoxError> {
         if self.loader.is_none() {
             self.loader = Some(Loader::new(
                 Arc::clone(&self.dataset),
@@ -176,16 +149,26 @@ impl DataSource for TeacherStream {
             return Err("a whole batch of unreadable audio: nothing to train on".into());
         }
         self.cursor = loaded.cursor;
-        let batch = self.teacher.distill_batch(&loaded.batch, device);
-        self.seconds += batch.seconds;
-        Ok(batch)
+        Ok(loaded.batch)
     }
 
-    fn cursor(&self) -> serde_json::Value {
+    /// Counts `seconds` of audio trained on (for `audio_sec_per_sec`).
+    pub(crate) fn add_seconds(&mut self, seconds: f64) {
+        self.seconds += seconds;
+    }
+
+    /// Utterances left out so far (with `skip_bad_audio`).
+    pub(crate) fn skipped(&self) -> usize {
+        self.skipped
+    }
+
+    /// The position after the last batch, as saved in checkpoints.
+    pub(crate) fn cursor(&self) -> serde_json::Value {
         serde_json::json!({ "epoch": self.cursor.epoch, "batch": self.cursor.batch })
     }
 
-    fn log_extra(&mut self) -> serde_json::Map<String, serde_json::Value> {
+    /// `audio_sec_per_sec` since the previous call and `skipped_audio`.
+    pub(crate) fn log_extra(&mut self) -> serde_json::Map<String, serde_json::Value> {
         let elapsed = self.window.elapsed().as_secs_f64().max(1e-9);
         let mut m = serde_json::Map::new();
         m.insert(
@@ -198,7 +181,8 @@ impl DataSource for TeacherStream {
         m
     }
 
-    fn restore(&mut self, cursor: &serde_json::Value) -> Result<(), BoxError> {
+    /// Moves to a position previously returned by [`cursor`](Self::cursor).
+    pub(crate) fn restore(&mut self, cursor: &serde_json::Value) -> Result<(), BoxError> {
         let epoch = cursor.get("epoch").and_then(serde_json::Value::as_u64);
         let batch = cursor.get("batch").and_then(serde_json::Value::as_u64);
         let (Some(epoch), Some(batch)) = (epoch, batch) else {
@@ -210,5 +194,68 @@ impl DataSource for TeacherStream {
         };
         self.loader = None;
         Ok(())
+    }
+}
+
+/// A resumable stream of [`DistillBatch`]es: an [`AudioStream`] feeding a [`TeacherRunner`].
+#[derive(Debug)]
+pub struct TeacherStream {
+    audio: AudioStream,
+    teacher: Arc<TeacherRunner>,
+    train_device: Device,
+}
+
+impl TeacherStream {
+    /// A stream from the start of `dataset`.
+    pub fn new(
+        dataset: Arc<AudioDataset>,
+        loader_config: LoaderConfig,
+        teacher: Arc<TeacherRunner>,
+        train_device: Device,
+    ) -> Self {
+        Self {
+            audio: AudioStream::new(dataset, loader_config),
+            teacher,
+            train_device,
+        }
+    }
+
+    /// Utterances left out so far (with `skip_bad_audio`).
+    pub fn skipped(&self) -> usize {
+        self.audio.skipped()
+    }
+}
+
+impl DataSource for TeacherStream {
+    type Batch = DistillBatch;
+
+    fn next_batch(&mut self, rng: &mut ChaCha8Rng) -> Result<DistillBatch, BoxError> {
+        let device = self.train_device.clone();
+        self.next_batch_on(rng, &device)
+    }
+
+    /// The next batch with its targets on `device` (a data-parallel replica's autodiff device);
+    /// the teacher runs on its own device either way.
+    fn next_batch_on(
+        &mut self,
+        _rng: &mut ChaCha8Rng,
+        device: &Device,
+    ) -> Result<DistillBatch, BoxError> {
+        let audio = self.audio.next_audio()?;
+        let batch = self.teacher.distill_batch(&audio, device);
+        self.audio.add_seconds(batch.seconds);
+        Ok(batch)
+    }
+
+    fn cursor(&self) -> serde_json::Value {
+        self.audio.cursor()
+    }
+
+    fn log_extra(&mut self) -> serde_json::Map<String, serde_json::Value> {
+        self.audio.log_extra()
+    }
+
+    fn restore(&mut self, cursor: &serde_json::Value) -> Result<(), BoxError> {
+        self.audio.restore(cursor)
     }
 }

@@ -13,18 +13,18 @@
 //! variants and multiple label sets.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Bool, Device, Distribution, Int, Tensor, TensorData};
 use rand_chacha::ChaCha8Rng;
-use ssl_distill_audio::{AudioDataset, Batch, Cursor, Loader, LoaderConfig};
+use ssl_distill_audio::{AudioDataset, Batch, LoaderConfig};
 use ssl_distill_models::{SslConfig, SslInput, SslModel, StateTensor};
 use ssl_distill_students::grad_mult;
 use ssl_distill_train::{DataSource, StepModel, StepOutput};
 
+use crate::data::{AudioStream, BoxError};
 use crate::pretrain::masking::MaskingConfig;
 use crate::pretrain::recipe::ObjectiveConfig;
 use crate::pretrain::units::Units;
@@ -258,17 +258,11 @@ pub fn pretrain_batch(
 /// a seeded epoch order) plus units and masks (drawn from the loop's checkpointed RNG).
 #[derive(Debug)]
 pub struct PretrainStream {
-    dataset: Arc<AudioDataset>,
-    loader_config: LoaderConfig,
-    loader: Option<Loader>,
-    cursor: Cursor,
+    audio: AudioStream,
     config: SslConfig,
     units: Arc<Units>,
     masking: MaskingConfig,
     train_device: Device,
-    seconds: f64,
-    window: Instant,
-    skipped: usize,
 }
 
 impl PretrainStream {
@@ -282,22 +276,14 @@ impl PretrainStream {
         train_device: Device,
     ) -> Self {
         Self {
-            dataset,
-            loader_config,
-            loader: None,
-            cursor: Cursor::default(),
+            audio: AudioStream::new(dataset, loader_config),
             config,
             units,
             masking,
             train_device,
-            seconds: 0.0,
-            window: Instant::now(),
-            skipped: 0,
         }
     }
 }
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 impl DataSource for PretrainStream {
     type Batch = PretrainBatch;
@@ -312,65 +298,28 @@ impl DataSource for PretrainStream {
         rng: &mut ChaCha8Rng,
         device: &Device,
     ) -> Result<PretrainBatch, BoxError> {
-        if self.loader.is_none() {
-            self.loader = Some(Loader::new(
-                Arc::clone(&self.dataset),
-                self.loader_config.clone(),
-                self.cursor,
-            )?);
-        }
-        let loader = self.loader.as_mut().expect("just created");
-        let loaded = loader
-            .next()
-            .ok_or("the audio loader stopped before the run ended")??;
-        for e in &loaded.skipped {
-            tracing::warn!("skipped unreadable audio: {e}");
-        }
-        self.skipped += loaded.skipped.len();
-        if loaded.batch.batch_size == 0 {
-            return Err("a whole batch of unreadable audio: nothing to train on".into());
-        }
-        self.cursor = loaded.cursor;
+        let audio = self.audio.next_audio()?;
         let batch = pretrain_batch(
-            &loaded.batch,
+            &audio,
             &self.config,
             &self.units,
             &self.masking,
             rng,
             device,
         )?;
-        self.seconds += batch.seconds;
+        self.audio.add_seconds(batch.seconds);
         Ok(batch)
     }
 
     fn cursor(&self) -> serde_json::Value {
-        serde_json::json!({ "epoch": self.cursor.epoch, "batch": self.cursor.batch })
+        self.audio.cursor()
     }
 
     fn log_extra(&mut self) -> serde_json::Map<String, serde_json::Value> {
-        let elapsed = self.window.elapsed().as_secs_f64().max(1e-9);
-        let mut m = serde_json::Map::new();
-        m.insert(
-            "audio_sec_per_sec".into(),
-            serde_json::json!(self.seconds / elapsed),
-        );
-        m.insert("skipped_audio".into(), serde_json::json!(self.skipped));
-        self.seconds = 0.0;
-        self.window = Instant::now();
-        m
+        self.audio.log_extra()
     }
 
     fn restore(&mut self, cursor: &serde_json::Value) -> Result<(), BoxError> {
-        let epoch = cursor.get("epoch").and_then(serde_json::Value::as_u64);
-        let batch = cursor.get("batch").and_then(serde_json::Value::as_u64);
-        let (Some(epoch), Some(batch)) = (epoch, batch) else {
-            return Err(format!("malformed data cursor {cursor}").into());
-        };
-        self.cursor = Cursor {
-            epoch,
-            batch: usize::try_from(batch)?,
-        };
-        self.loader = None;
-        Ok(())
+        self.audio.restore(cursor)
     }
 }
