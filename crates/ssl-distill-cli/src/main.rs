@@ -36,6 +36,8 @@ enum Command {
     Corpus(cmd::corpus::CorpusArgs),
     /// Distil a student from a teacher with a recipe (recipes/*.toml).
     Distill(cmd::distill::DistillArgs),
+    /// A student's backbone as an HF model directory (transformers' AutoModel loads it).
+    Export(cmd::export::ExportArgs),
     /// Pretrain a HuBERT teacher by masked prediction of k-means units (recipes/mini-hubert.toml).
     Pretrain(cmd::pretrain::PretrainArgs),
     /// SUPERB-style probe (PR, SID, KS) of a frozen teacher or student.
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => cmd::features::run_inspect(&args),
         Command::Corpus(args) => cmd::corpus::run(&args),
         Command::Distill(args) => cmd::distill::run_distill(&args),
+        Command::Export(args) => cmd::export::run_export(&args),
         Command::Pretrain(args) => cmd::pretrain::run_pretrain(&args),
         Command::Probe(args) => cmd::probe::run_probe_cmd(&args),
         Command::Analyze(args) => cmd::analyze::run_analyze(&args),
@@ -64,11 +67,28 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            // `{:#}` joins the context chain on one line: "writing out.safetensors: ...".
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", one_line(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line (`writing out.safetensors: ...`), leaving out a cause
+/// whose text is already there (an error that prints its source and also returns it from
+/// `source()` would otherwise repeat it).
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(text.trim()) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(text.trim());
+    }
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn init_logging(filter: Option<&str>) {

@@ -68,6 +68,9 @@ pub struct StageReport {
     pub first_loss: f64,
     /// Loss of the last step.
     pub last_loss: f64,
+    /// Unreadable audio files left out with `data.skip_bad_audio` (the whole stage, resumes
+    /// included).
+    pub skipped_audio: usize,
 }
 
 /// What a run did.
@@ -360,6 +363,7 @@ pub fn run(recipe: &Recipe, cfg: &RunConfig) -> Result<DistillReport, RecipeErro
             steps,
             first_loss: rows.first().map_or(f64::NAN, |r| r.loss),
             last_loss: rows.last().map_or(last_loss, |r| r.loss),
+            skipped_audio: stream.skipped(),
         });
         offset += stage.steps;
         if stopped {
@@ -382,6 +386,12 @@ pub fn run(recipe: &Recipe, cfg: &RunConfig) -> Result<DistillReport, RecipeErro
             obj.insert("targets".into(), run_json["targets"].clone());
             obj.insert("recipe".into(), run_json["recipe"].clone());
             obj.insert("teacher".into(), run_json["teacher"].clone());
+            if let Some(p) = &pruning {
+                obj.insert(
+                    "pruning".into(),
+                    serde_json::to_value(p).expect("the pruning report serialises"),
+                );
+            }
         }
         write_json(&file, &json)?;
         tracing::info!(dir = %dir.display(), "student saved");

@@ -1,11 +1,11 @@
 //! `ssl-distill distill`: run a distillation recipe (see ssl-distill-recipes).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use clap::Args;
-use ssl_distill_recipes::{Overrides, Recipe, RunConfig, run};
-use ssl_distill_train::ProgressMode;
+use ssl_distill_recipes::{Overrides, Recipe, RecipeError, RunConfig, run};
+use ssl_distill_train::{ProgressMode, TrainError, latest_checkpoint};
 
 use crate::device::DeviceArg;
 
@@ -46,6 +46,11 @@ pub struct DistillArgs {
     /// Continue the run in `--out` from its newest complete checkpoint (same flags).
     #[arg(long)]
     resume: bool,
+    /// Leave unreadable audio files out (each one logged, counted in `metrics.jsonl` as
+    /// `skipped_audio` and in the final summary) instead of stopping at the first one; sets
+    /// the recipe's `data.skip_bad_audio`.
+    #[arg(long)]
+    skip_bad_audio: bool,
     /// Stop after this many steps in total (a checkpoint is written; `--resume` continues).
     #[arg(long, hide = true)]
     stop_after: Option<u64>,
@@ -72,13 +77,16 @@ pub fn run_distill(args: &DistillArgs) -> Result<()> {
         checkpoint_every: args.checkpoint_every,
         seed: args.seed,
     });
+    if args.skip_bad_audio {
+        recipe.data.skip_bad_audio = true;
+    }
     recipe.validate(&args.recipe)?;
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(&recipe.name));
     let devices = args.device.devices(args.num_devices)?;
-    let report = run(
+    let result = run(
         &recipe,
         &RunConfig {
             recipe_path: args.recipe.clone(),
@@ -89,7 +97,13 @@ pub fn run_distill(args: &DistillArgs) -> Result<()> {
             stop_after: args.stop_after,
             data_parallel: devices[1..].to_vec(),
         },
-    )?;
+    );
+    let report = match result {
+        Err(RecipeError::Train(TrainError::NonFinite { step, what })) => {
+            bail!("{}", non_finite_message(&out, step, what))
+        }
+        other => other?,
+    };
     for s in &report.stages {
         tracing::info!(
             "stage {}: {} steps, loss {:.4} -> {:.4} ({})",
@@ -98,6 +112,22 @@ pub fn run_distill(args: &DistillArgs) -> Result<()> {
             s.first_loss,
             s.last_loss,
             s.dir.display()
+        );
+        if s.skipped_audio > 0 {
+            tracing::warn!(
+                "stage {}: skipped {} unreadable audio file(s) (--skip-bad-audio)",
+                s.name,
+                s.skipped_audio
+            );
+        }
+    }
+    if let Some(p) = &report.pruning {
+        tracing::info!(
+            "pruned {} -> {} backbone parameters (target {}, {:+.2}%)",
+            p.original_params,
+            p.pruned_params,
+            p.target_params,
+            100.0 * (p.pruned_params as f64 / p.target_params as f64 - 1.0)
         );
     }
     match &report.student_dir {
@@ -112,4 +142,28 @@ pub fn run_distill(args: &DistillArgs) -> Result<()> {
         ),
     }
     Ok(())
+}
+
+/// The one-line error of a run stopped by a NaN/inf loss or gradient (`nan_policy = "stop"`):
+/// the run directory, the step, and the newest checkpoint, which the stop left intact (in `out`,
+/// else in an earlier stage's `out/stages/NAME`).
+fn non_finite_message(out: &Path, step: u64, what: &str) -> String {
+    let mut dirs = vec![out.to_path_buf()];
+    if let Ok(rd) = std::fs::read_dir(out.join("stages")) {
+        let mut stages: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+        stages.sort();
+        dirs.extend(stages.into_iter().rev());
+    }
+    let newest = dirs
+        .iter()
+        .find_map(|d| latest_checkpoint(d).ok().flatten());
+    let kept = match newest {
+        Some((_, dir)) => format!("the newest checkpoint {} is intact", dir.display()),
+        None => "no checkpoint was written before it".into(),
+    };
+    format!(
+        "{}: non-finite {what} at step {step}; the run stopped and {kept} (set \
+         train.nan_policy = \"skip_step\" in the recipe to skip such steps)",
+        out.display()
+    )
 }

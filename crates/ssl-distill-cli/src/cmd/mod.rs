@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod corpus;
 pub mod demo;
 pub mod distill;
+pub mod export;
 pub mod fbank;
 pub mod features;
 pub mod pretrain;

@@ -1,12 +1,15 @@
 //! End-to-end tests of the `ssl-distill` binary: outputs, and one-line errors on bad input.
 
+mod bad_inputs;
 mod corpus;
 mod demo;
 mod distill;
+mod faults;
 mod fbank;
 mod features;
 mod pretrain;
 mod probe;
+mod prune;
 
 use std::path::Path;
 use std::process::{Command, Output};
