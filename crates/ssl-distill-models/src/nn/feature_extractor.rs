@@ -7,7 +7,7 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv1d, Conv1dConfig};
-use burn::nn::{GroupNorm, GroupNormConfig, LayerNorm, LayerNormConfig};
+use burn::nn::{GroupNorm, GroupNormConfig, Initializer, LayerNorm, LayerNormConfig};
 use burn::tensor::{Device, Tensor, activation::gelu};
 
 /// Normalisation of the convolutional feature extractor (HF `feat_extract_norm`).
@@ -48,6 +48,32 @@ impl ConvLayer {
             Some(ConvNorm::Layer(norm)) => norm.forward(x.swap_dims(1, 2)).swap_dims(1, 2),
         };
         gelu(x)
+    }
+}
+
+impl FeatureExtractor {
+    /// Re-draws every conv weight as fairseq (`ConvFeatureExtractionModel`) and HF
+    /// (`_init_weights`) do for a model trained from scratch: `kaiming_normal_`, i.e.
+    /// `N(0, 2 / fan_in)` with `fan_in = channels_in × kernel`. [`FeatureExtractorConfig::init`]
+    /// keeps burn's (and PyTorch's layer-default) `U(±1/√fan_in)`, a variance 6× smaller per
+    /// layer: through 7 convs + GELU it leaves the CNN output near 1e-3 RMS, below the
+    /// feature-projection LayerNorm's eps, and a model pretrained from it barely sees its input.
+    /// Draws from `device`'s RNG; biases (if any) are kept.
+    pub fn with_kaiming_normal(mut self, device: &Device) -> Self {
+        let init = Initializer::KaimingNormal {
+            gain: std::f64::consts::SQRT_2,
+            fan_out_only: false,
+        };
+        for layer in &mut self.conv_layers {
+            let [out, channels_in, kernel] = layer.conv.weight.dims();
+            layer.conv.weight = init.init_with(
+                [out, channels_in, kernel],
+                Some(channels_in * kernel),
+                Some(out * kernel),
+                device,
+            );
+        }
+        self
     }
 }
 

@@ -62,9 +62,13 @@ pub struct HubertPretrainModel {
 }
 
 impl HubertPretrainModel {
-    /// A random model of `config` with a head for `units` codewords of `final_dim` values:
-    /// `final_proj` as burn's `Linear` init, `label_embs_concat` uniform in [0, 1) as fairseq
-    /// (`nn.init.uniform_`). Draws from `device`'s RNG (seed it first for reproducibility).
+    /// A random model of `config` with a head for `units` codewords of `final_dim` values: the
+    /// CNN drawn with fairseq's `kaiming_normal_` (see
+    /// [`FeatureExtractor::with_kaiming_normal`]), `final_proj` as burn's `Linear` init,
+    /// `label_embs_concat` uniform in [0, 1) as fairseq (`nn.init.uniform_`). Draws from
+    /// `device`'s RNG (seed it first for reproducibility).
+    ///
+    /// [`FeatureExtractor::with_kaiming_normal`]: ssl_distill_models::nn::feature_extractor::FeatureExtractor::with_kaiming_normal
     pub fn init(
         config: &SslConfig,
         final_dim: usize,
@@ -73,7 +77,11 @@ impl HubertPretrainModel {
         device: &Device,
     ) -> Self {
         Self {
-            model: config.init(device),
+            model: {
+                let mut model = config.init(device);
+                model.feature_extractor = model.feature_extractor.with_kaiming_normal(device);
+                model
+            },
             final_proj: LinearConfig::new(config.hidden_size, final_dim).init(device),
             label_embs_concat: Param::from_tensor(Tensor::random(
                 [units, final_dim],
