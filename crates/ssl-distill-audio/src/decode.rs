@@ -195,19 +195,66 @@ fn le_u16(bytes: &[u8], at: usize) -> Option<u16> {
         .map(|b| u16::from_le_bytes([b[0], b[1]]))
 }
 
-/// Walks the RIFF chunks for `fmt ` fields hound validates late or not at all: the sample
-/// rate (hound accepts 0) and the channel count. Returns `None` when no `fmt ` chunk is found.
-fn raw_wav_fmt(bytes: &[u8]) -> Option<(u32, u16)> {
+/// The `fmt ` chunk fields read before hound sees the file.
+struct RawFmt {
+    /// `wFormatTag` (1 PCM, 3 IEEE float, 0xFFFE extensible...).
+    tag: u16,
+    channels: u16,
+    rate: u32,
+    bits: Option<u16>,
+    /// The sub-format code of WAVE_FORMAT_EXTENSIBLE (first two bytes of its GUID).
+    sub_format: Option<u16>,
+}
+
+/// Walks the RIFF chunks for `fmt ` fields hound validates late, not at all, or with a
+/// misleading message: the sample rate (hound accepts 0), the channel count and the encoding.
+/// Returns `None` when no `fmt ` chunk is found.
+fn raw_wav_fmt(bytes: &[u8]) -> Option<RawFmt> {
     let mut pos = 12usize;
     while let Some(len) = le_u32(bytes, pos + 4) {
         if bytes.get(pos..pos + 4) == Some(b"fmt ") {
-            return Some((le_u32(bytes, pos + 12)?, le_u16(bytes, pos + 10)?));
+            return Some(RawFmt {
+                tag: le_u16(bytes, pos + 8)?,
+                channels: le_u16(bytes, pos + 10)?,
+                rate: le_u32(bytes, pos + 12)?,
+                bits: le_u16(bytes, pos + 22),
+                sub_format: le_u16(bytes, pos + 32),
+            });
         }
         pos = pos
             .checked_add(8)?
             .checked_add(len as usize + (len as usize & 1))?;
     }
     None
+}
+
+/// Rejects encodings other than integer PCM and 32-bit float by name, before hound reports
+/// them as a malformed file (it checks bit depths first: "bits per sample is not 32").
+fn check_encoding(path: &Path, fmt: &RawFmt) -> Result<(), AudioError> {
+    let code = if fmt.tag == 0xFFFE {
+        match fmt.sub_format {
+            Some(code) => code,
+            None => return Ok(()),
+        }
+    } else {
+        fmt.tag
+    };
+    let detected = match code {
+        1 => return Ok(()),
+        3 if fmt.bits == Some(32) => return Ok(()),
+        3 => "WAV float with a bit depth other than 32",
+        0 => "WAV with format code 0 (unknown encoding)",
+        2 => "WAV with Microsoft ADPCM encoding",
+        6 => "WAV with A-law encoding",
+        7 => "WAV with mu-law encoding",
+        0x11 => "WAV with IMA ADPCM encoding",
+        0x50 | 0x55 => "WAV with MPEG audio encoding",
+        _ => "WAV with an encoding other than PCM or IEEE float",
+    };
+    Err(AudioError::UnsupportedFormat {
+        path: path.into(),
+        detected,
+    })
 }
 
 fn decode_wav(bytes: &[u8], path: &Path) -> Result<Audio, AudioError> {
@@ -217,8 +264,9 @@ fn decode_wav(bytes: &[u8], path: &Path) -> Result<Audio, AudioError> {
         format: FORMAT,
         reason,
     };
-    if let Some((rate, channels)) = raw_wav_fmt(bytes) {
-        check_header(path, rate, u32::from(channels))?;
+    if let Some(fmt) = raw_wav_fmt(bytes) {
+        check_header(path, fmt.rate, u32::from(fmt.channels))?;
+        check_encoding(path, &fmt)?;
     }
     let reader = hound::WavReader::new(Cursor::new(bytes)).map_err(|e| match e {
         hound::Error::Unsupported => AudioError::UnsupportedFormat {
@@ -240,7 +288,9 @@ fn decode_wav(bytes: &[u8], path: &Path) -> Result<Audio, AudioError> {
         expected,
         got: (got_samples / channels) as u64,
     };
-    let mut interleaved = Vec::with_capacity(reader.len() as usize);
+    // The header's length sizes the buffer, bounded by what the bytes can hold (a sample takes
+    // at least one byte), so a lying data-chunk size cannot make us allocate gigabytes.
+    let mut interleaved = Vec::with_capacity((reader.len() as usize).min(bytes.len()));
     match spec.sample_format {
         hound::SampleFormat::Float => {
             if spec.bits_per_sample != 32 {

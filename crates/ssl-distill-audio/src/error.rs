@@ -31,7 +31,10 @@ pub enum AudioError {
         path: PathBuf,
     },
     /// The file is not a format this crate decodes (only WAV and FLAC are).
-    #[error("{}: unsupported audio format ({detected}); expected WAV (RIFF) or FLAC", path.display())]
+    #[error(
+        "{}: unsupported audio format ({detected}); expected WAV (PCM or 32-bit float) or FLAC",
+        path.display()
+    )]
     UnsupportedFormat {
         /// The file.
         path: PathBuf,

@@ -213,6 +213,12 @@ impl SslConfig {
             mask_time_prob: hf.mask_time_prob.unwrap_or(0.05),
             mask_feature_prob: hf.mask_feature_prob.unwrap_or(0.0),
         };
+        if config.hidden_size == 0 {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                reason: "hidden_size must be positive".into(),
+            });
+        }
         config.validate().map_err(|reason| ConfigError::Invalid {
             path: path.to_path_buf(),
             reason,

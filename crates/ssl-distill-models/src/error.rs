@@ -128,6 +128,24 @@ pub enum LoadError {
         /// The shape in the file.
         found: Vec<usize>,
     },
+    /// `config.json` describes a model far larger than its weights file holds (checked before
+    /// the model is allocated, so absurd sizes give this error instead of an out-of-memory
+    /// abort; smaller mismatches are [`LoadError::Shape`] or [`LoadError::MissingKeys`]).
+    #[error(
+        "{}: the sizes describe a model of at least {needed} weights, but {} holds only {held} values",
+        config.display(),
+        weights.display()
+    )]
+    SizeMismatch {
+        /// The `config.json`.
+        config: PathBuf,
+        /// The weights file.
+        weights: PathBuf,
+        /// A lower bound of the weights the config's model has.
+        needed: u128,
+        /// Values in the weights file.
+        held: u128,
+    },
     /// A fairseq checkpoint whose architecture cannot be inferred from its tensors.
     #[error("{}: cannot infer the architecture: {reason}", path.display())]
     Infer {

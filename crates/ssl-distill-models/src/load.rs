@@ -170,6 +170,17 @@ pub fn load_checkpoint_full(
         }),
         _ => None,
     };
+    let needed = weights_lower_bound(&config);
+    let held: u128 = dict.values().map(|t| t.data.len() as u128).sum();
+    // Far more, not just more: a few missing or mis-shaped tensors get their precise errors below.
+    if needed > held.saturating_mul(4).saturating_add(1 << 20) {
+        return Err(LoadError::SizeMismatch {
+            config: path.join("config.json"),
+            weights,
+            needed,
+            held,
+        });
+    }
     let mut model = config.init(device);
     let allow = unused_allowlist(config.kind);
     let report = load_hf_state_dict_with(&mut model, dict, &weights, device, allow)?;
@@ -180,6 +191,31 @@ pub fn load_checkpoint_full(
         head,
         preprocessor,
     })
+}
+
+/// A lower bound of the number of weights of `config`'s model: its conv kernels, feature
+/// projection, positional conv and attention/FFN matrices (no biases or norms), which every
+/// family has. A weights file holding far fewer values cannot fit the config.
+fn weights_lower_bound(config: &SslConfig) -> u128 {
+    let n = |v: usize| v as u128;
+    let mut total = 0u128;
+    let mut channels_in = 1u128;
+    for (&c, &k) in config.conv_dim.iter().zip(&config.conv_kernel) {
+        total = total.saturating_add(channels_in.saturating_mul(n(c)).saturating_mul(n(k)));
+        channels_in = n(c);
+    }
+    let h = n(config.hidden_size);
+    let groups = n(config.num_conv_pos_embedding_groups.max(1));
+    let layer = h.saturating_mul(h).saturating_mul(4).saturating_add(
+        h.saturating_mul(n(config.intermediate_size))
+            .saturating_mul(2),
+    );
+    total
+        .saturating_add(channels_in.saturating_mul(h))
+        .saturating_add(
+            (h.saturating_mul(h) / groups).saturating_mul(n(config.num_conv_pos_embeddings)),
+        )
+        .saturating_add(layer.saturating_mul(n(config.num_hidden_layers)))
 }
 
 /// Applies HF-named `dict` to `model` (see the module docs); `source` names the file in errors.

@@ -29,7 +29,9 @@ pub use analyze::{
 };
 pub use error::ProbeError;
 pub use features::{FeatureSet, LayerStats, Pooling, extract};
-pub use heads::{PooledHead, PooledHeadConfig, PrHead, PrHeadConfig};
+pub use heads::{
+    PooledHead, PooledHeadConfig, PrBody, PrHead, PrHeadConfig, PrSequence, PrTransformer,
+};
 pub use lstm::{BiLstm, BiLstmConfig, BiLstmLayer, LstmCell};
 pub use metrics::{accuracy, ctc_greedy_decode, edit_distance, phone_error_rate};
 pub use probe::{

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ProbeError;
 use crate::features::{FeatureSet, Pooling, extract};
-use crate::heads::{PooledHead, PooledHeadConfig, PrHead, PrHeadConfig};
+use crate::heads::{PooledHead, PooledHeadConfig, PrBody, PrHead, PrHeadConfig};
 use crate::metrics::{accuracy, ctc_greedy_decode, phone_error_rate};
 use crate::task::{LabelledSet, Task, TaskData};
 use crate::upstream::{Upstream, UpstreamKind};
@@ -71,9 +71,11 @@ pub struct ProbeConfig {
     /// Standardise each hidden state per dimension with train statistics, so the layer
     /// weights compare layers of different scales. Default true.
     pub standardize: bool,
-    /// PR: hidden width of each LSTM direction. Default 128.
+    /// PR: the sequence model, a small transformer (default) or a BiLSTM.
+    pub pr_body: PrBody,
+    /// PR: width of the transformer or of each LSTM direction. Default 128.
     pub pr_hidden: usize,
-    /// PR: BiLSTM layers. Default 2.
+    /// PR: transformer or BiLSTM layers. Default 2.
     pub pr_layers: usize,
     /// KS: width of the MLP's hidden layer. Default 256. (SID uses a linear layer.)
     pub ks_hidden: usize,
@@ -87,6 +89,7 @@ impl ProbeConfig {
             budget: Budget::default_for(task),
             seed: 0,
             standardize: true,
+            pr_body: PrBody::Transformer,
             pr_hidden: 128,
             pr_layers: 2,
             ks_hidden: 256,
@@ -261,6 +264,8 @@ fn argmax_rows(values: &[f32], classes: usize) -> Vec<usize> {
 }
 
 /// The downstream being trained.
+// burn's `Module` derive does not take `Box`ed fields; one head exists per probe.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 enum Head {
     Pr(PrHead),
@@ -431,9 +436,16 @@ pub fn run_probe(
         upstream.hidden_size(),
         data.classes.len(),
     );
+    let max_frames = [&train, &dev, &test]
+        .iter()
+        .flat_map(|s| s.features.frames.iter().copied())
+        .max()
+        .unwrap_or(1);
     let mut head = match task {
         Task::Pr => Head::Pr(
             PrHeadConfig::new(states, dim, classes)
+                .with_body(config.pr_body)
+                .with_max_frames(max_frames)
                 .with_d_hidden(config.pr_hidden)
                 .with_num_layers(config.pr_layers)
                 .init(&autodiff),

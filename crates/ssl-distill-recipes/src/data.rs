@@ -162,9 +162,14 @@ impl AudioStream {
         self.skipped
     }
 
-    /// The position after the last batch, as saved in checkpoints.
+    /// The position after the last batch, as saved in checkpoints, with the skipped-file count
+    /// (so `skipped_audio` counts the whole run across resumes).
     pub(crate) fn cursor(&self) -> serde_json::Value {
-        serde_json::json!({ "epoch": self.cursor.epoch, "batch": self.cursor.batch })
+        serde_json::json!({
+            "epoch": self.cursor.epoch,
+            "batch": self.cursor.batch,
+            "skipped": self.skipped,
+        })
     }
 
     /// `audio_sec_per_sec` since the previous call and `skipped_audio`.
@@ -192,6 +197,9 @@ impl AudioStream {
             epoch,
             batch: usize::try_from(batch)?,
         };
+        // Absent in checkpoints written before the count was saved.
+        let skipped = cursor.get("skipped").and_then(serde_json::Value::as_u64);
+        self.skipped = usize::try_from(skipped.unwrap_or(0))?;
         self.loader = None;
         Ok(())
     }

@@ -238,6 +238,18 @@ pub struct Stage {
     pub prune: bool,
 }
 
+/// A TOML error on one line: `line L, column C: message` (toml's own text spans several lines
+/// with a source excerpt).
+pub(crate) fn toml_message(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message().trim().replace('\n', " ");
+    let Some(before) = e.span().and_then(|s| text.get(..s.start)) else {
+        return message;
+    };
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    format!("line {line}, column {column}: {message}")
+}
+
 impl Recipe {
     /// Parses recipe TOML; `path` names the source in errors.
     ///
@@ -246,7 +258,7 @@ impl Recipe {
     pub fn from_toml_str(text: &str, path: &Path) -> Result<Self, RecipeError> {
         let recipe: Self = toml::from_str(text).map_err(|e| RecipeError::Parse {
             path: path.to_path_buf(),
-            message: e.to_string().replace('\n', " ").trim().to_owned(),
+            message: toml_message(&e, text),
         })?;
         recipe.validate(path)?;
         Ok(recipe)

@@ -12,7 +12,10 @@
 //! - `meta.json`: written LAST; a directory without it is incomplete and ignored.
 //!
 //! Everything is written into `step-N.tmp-<pid>` (files fsynced), which is then renamed to
-//! `step-N`, so a SIGKILL at any moment leaves either no `step-N` or a complete one.
+//! `step-N`, so a SIGKILL at any moment leaves either no `step-N` or a complete one. Deleting
+//! a checkpoint (pruning, or replacing one of the same step) renames it to
+//! `step-N.tmp-del-<pid>` first, so a kill mid-delete leaves no partial `step-N` either;
+//! [`clean_tmp_dirs`] removes both kinds of leftovers on resume.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -177,13 +180,21 @@ pub fn prune_checkpoints(out: &Path, keep: usize) -> Result<(), TrainError> {
     }
     let all = complete_checkpoints(out)?;
     let n = all.len().saturating_sub(keep);
-    for (_, p) in all.into_iter().take(n) {
-        // Remove the marker first so a crash mid-delete leaves an ignored directory.
-        let meta = p.join(META_FILE);
-        fs::remove_file(&meta).map_err(|e| TrainError::io(&meta, e))?;
-        fs::remove_dir_all(&p).map_err(|e| TrainError::io(&p, e))?;
+    for (step, p) in all.into_iter().take(n) {
+        discard(out, step, &p)?;
     }
     Ok(())
+}
+
+/// Deletes checkpoint directory `dir` of `step`: renamed first to a temporary name (which
+/// [`clean_tmp_dirs`] removes), so a crash mid-delete never leaves a partial `step-N`.
+fn discard(out: &Path, step: u64, dir: &Path) -> Result<(), TrainError> {
+    let doomed = checkpoints_root(out).join(format!("step-{step}.tmp-del-{}", std::process::id()));
+    if doomed.exists() {
+        fs::remove_dir_all(&doomed).map_err(|e| TrainError::io(&doomed, e))?;
+    }
+    fs::rename(dir, &doomed).map_err(|e| TrainError::io(dir, e))?;
+    fs::remove_dir_all(&doomed).map_err(|e| TrainError::io(&doomed, e))
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
@@ -245,11 +256,19 @@ pub fn write_checkpoint<M: Module>(
     let metap = tmp.join(META_FILE);
     write_synced(&metap, &to_json(&meta, &metap)?)?;
 
+    let replaced = root.join(format!(
+        "step-{}.tmp-del-{}",
+        state.step,
+        std::process::id()
+    ));
     if final_dir.exists() {
-        fs::remove_dir_all(&final_dir).map_err(|e| TrainError::io(&final_dir, e))?;
+        fs::rename(&final_dir, &replaced).map_err(|e| TrainError::io(&final_dir, e))?;
     }
     fs::rename(&tmp, &final_dir).map_err(|e| TrainError::io(&final_dir, e))?;
     sync_file(&root)?;
+    if replaced.exists() {
+        fs::remove_dir_all(&replaced).map_err(|e| TrainError::io(&replaced, e))?;
+    }
     Ok(final_dir)
 }
 

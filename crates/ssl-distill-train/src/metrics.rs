@@ -1,4 +1,8 @@
 //! `OUT/metrics.jsonl`: one JSON object per logged step, appended and flushed.
+//!
+//! Besides the fields of [`MetricsRow`], the loop adds `rss_mib` (the process's resident set
+//! size at that step, from `/proc/self/status`; Linux only) so a long run's memory can be
+//! followed from its log (`tools/rss/run.sh`).
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
@@ -101,6 +105,21 @@ pub fn truncate_after(path: &Path, keep_up_to: u64) -> Result<(), TrainError> {
     let tmp = path.with_extension(format!("jsonl.tmp-{}", std::process::id()));
     fs::write(&tmp, kept).map_err(|e| TrainError::io(&tmp, e))?;
     fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))
+}
+
+/// The resident set size of this process in MiB (`VmRSS` of `/proc/self/status`); `None` where
+/// that file does not exist (not Linux) or does not parse.
+pub fn resident_set_mib() -> Option<f64> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: f64 = line
+        .trim_start_matches("VmRSS:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
 }
 
 /// Reads every row of a metrics file (for tests and reports).

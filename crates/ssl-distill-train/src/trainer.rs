@@ -18,7 +18,7 @@ use crate::checkpoint::{
 use crate::config::{NanPolicy, TrainConfig};
 use crate::error::TrainError;
 use crate::groups::ResolvedGroups;
-use crate::metrics::{MetricsRow, MetricsWriter};
+use crate::metrics::{MetricsRow, MetricsWriter, resident_set_mib};
 use crate::parallel::{data_parallel, seed_devices, single_device};
 use crate::params::{clip_global_norm, init_lazy_params};
 use crate::validate::Validator;
@@ -360,6 +360,9 @@ where
             let mut extra = data.log_extra();
             for (k, v) in groups.lrs(lr) {
                 extra.insert(k, serde_json::json!(v));
+            }
+            if let Some(rss) = resident_set_mib() {
+                extra.insert("rss_mib".into(), serde_json::json!(rss));
             }
             let mut val_text = String::new();
             for (k, v) in val.iter().flatten() {

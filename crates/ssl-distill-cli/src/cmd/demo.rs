@@ -369,7 +369,7 @@ fn report_markdown(r: &ReportInputs<'_>) -> String {
         s,
         "\nSpeed: forward pass of one 10 s utterance on this machine's CPU (median of 3). \
          Probes: frozen upstream, learnable softmax-weighted sum of all hidden states; PR = \
-         2-layer BiLSTM + CTC (phone error rate), SID = mean pooling + linear, KS = mean \
+         2-layer transformer + CTC (phone error rate), SID = mean pooling + linear, KS = mean \
          pooling + MLP; the test metric of the best dev epoch.\n"
     );
     let _ = writeln!(s, "## Learned layer weights\n");

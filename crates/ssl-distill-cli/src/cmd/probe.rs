@@ -4,13 +4,22 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use ssl_distill_probe::{
-    Budget, ProbeConfig, ProbeEvent, Task, load_upstream, read_task, run_probe,
+    Budget, PrBody, ProbeConfig, ProbeEvent, Task, load_upstream, read_task, run_probe,
 };
 
 use crate::device::DeviceArg;
+
+/// `--pr-head`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PrHeadArg {
+    /// A small transformer encoder.
+    Transformer,
+    /// A BiLSTM.
+    Lstm,
+}
 
 /// Arguments of `ssl-distill probe`.
 #[derive(Debug, Args)]
@@ -38,6 +47,10 @@ pub struct ProbeArgs {
     /// AdamW learning rate, constant (default per task: PR 2e-3, SID 5e-3, KS 2e-3).
     #[arg(long)]
     lr: Option<f64>,
+    /// PR's sequence model: `transformer` (2 pre-LN layers of width 128, the default) or
+    /// `lstm` (a 2-layer BiLSTM of 128 units per direction, as s3prl; much slower on a CPU).
+    #[arg(long, value_enum, default_value = "transformer")]
+    pr_head: PrHeadArg,
     /// Seed of the head's initialisation and the batch order.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -54,6 +67,10 @@ pub fn run_probe_cmd(args: &ProbeArgs) -> Result<()> {
     let defaults = Budget::default_for(args.task);
     let mut config = ProbeConfig::new(args.task);
     config.seed = args.seed;
+    config.pr_body = match args.pr_head {
+        PrHeadArg::Transformer => PrBody::Transformer,
+        PrHeadArg::Lstm => PrBody::Lstm,
+    };
     config.budget = Budget {
         epochs: args.epochs.unwrap_or(defaults.epochs),
         batch_size: args.batch_size.unwrap_or(defaults.batch_size),

@@ -141,3 +141,28 @@ fn pr_and_ks_run_end_to_end() {
     let err = run_probe(&upstream, &data, &bad, &device, &mut |_| {}).unwrap_err();
     assert!(err.to_string().contains("epochs"), "{err}");
 }
+
+/// Both PR heads: a row of a right-padded batch gives, on its valid frames, the log-probabilities
+/// of the row run alone (padding never reaches a valid frame).
+#[test]
+fn pr_heads_ignore_padding() {
+    use burn::tensor::{Distribution, Tensor};
+    use ssl_distill_probe::{PrBody, PrHeadConfig};
+    let device = Device::flex();
+    device.seed(3);
+    for body in [PrBody::Transformer, PrBody::Lstm] {
+        let head = PrHeadConfig::new(3, 24, 7)
+            .with_body(body)
+            .with_d_hidden(32)
+            .init(&device);
+        let (long, short) = (11, 6);
+        let x = Tensor::<4>::random([3, 2, long, 24], Distribution::Normal(0.0, 1.0), &device);
+        let batch = head.forward(x.clone(), &[long, short]);
+        let alone = head.forward(x.slice([0..3, 1..2, 0..short]), &[short]);
+        let d = (batch.slice([1..2, 0..short]) - alone)
+            .abs()
+            .max()
+            .into_scalar::<f32>();
+        assert!(d <= 1e-5, "{body:?}: padded vs alone differ by {d}");
+    }
+}

@@ -210,7 +210,7 @@ impl PretrainRecipe {
     pub fn from_toml_str(text: &str, path: &Path) -> Result<Self, RecipeError> {
         let recipe: Self = toml::from_str(text).map_err(|e| RecipeError::Parse {
             path: path.to_path_buf(),
-            message: e.to_string().replace('\n', " ").trim().to_owned(),
+            message: crate::recipe::toml_message(&e, text),
         })?;
         recipe.validate(path)?;
         Ok(recipe)
