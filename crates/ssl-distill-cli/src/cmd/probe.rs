@@ -38,10 +38,10 @@ pub struct ProbeArgs {
     /// Output directory: `probe-<task>.json` (metric, layer weights, per-epoch history).
     #[arg(long)]
     out: PathBuf,
-    /// Training epochs (default per task: PR 20, SID 60, KS 60).
+    /// Training epochs (default per task: PR 30, SID 60, KS 60).
     #[arg(long)]
     epochs: Option<usize>,
-    /// Utterances per step (default per task: PR 8, SID 16, KS 16).
+    /// Utterances per step (default per task: PR 4, SID 16, KS 16).
     #[arg(long)]
     batch_size: Option<usize>,
     /// AdamW learning rate, constant (default per task: PR 2e-3, SID 5e-3, KS 2e-3).

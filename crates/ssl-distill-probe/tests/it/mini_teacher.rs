@@ -1,7 +1,8 @@
 //! The bundled mini teacher (`assets/mini-hubert`, pretrained by `ssl-distill pretrain`, see
 //! `assets/README.md`) against its random-init twin (same config, seed 0) on the bundled demo
 //! corpus (`assets/demo-corpus`, the `ci` preset), with the probes' default budgets: pretraining
-//! must have taught it something every probe can use.
+//! must have taught it something every probe can use. The twin is drawn as pretraining draws
+//! its model (the CNN with fairseq's `kaiming_normal_`), so it is the teacher before training.
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +18,7 @@ fn assets() -> PathBuf {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets")).to_path_buf()
 }
 
-/// Heavy (six probes with full budgets; the two BiLSTM PR probes take minutes each): run with
+/// Heavy (six probes with full budgets, minutes each): run with
 /// `cargo test --release -p ssl-distill-probe --test it mini_teacher -- --ignored --nocapture`.
 #[test]
 #[ignore = "heavy: six full-budget probes (run by hand, see the doc comment)"]
@@ -29,7 +30,10 @@ fn mini_teacher_beats_its_random_twin_on_every_probe() {
     let device = Device::flex();
     let config = SslConfig::from_hf_json(teacher.join("config.json")).unwrap();
     device.seed(0);
-    export_hf(&config.init(&device), &config, &twin).unwrap();
+    // Drawn as pretraining draws it (the CNN with fairseq's kaiming_normal_).
+    let mut random_model = config.init(&device);
+    random_model.feature_extractor = random_model.feature_extractor.with_kaiming_normal(&device);
+    export_hf(&random_model, &config, &twin).unwrap();
     std::fs::copy(
         teacher.join("preprocessor_config.json"),
         twin.join("preprocessor_config.json"),
