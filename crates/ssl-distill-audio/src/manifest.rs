@@ -74,7 +74,16 @@ impl Manifest {
     /// [`AudioError::EmptyManifest`].
     pub fn read_tsv(path: impl AsRef<Path>) -> Result<Self, AudioError> {
         let path = path.as_ref();
-        let text = read_text(path)?;
+        Self::parse_tsv(&read_text(path)?, path)
+    }
+
+    /// Parses the text of a fairseq TSV manifest; `path` names it in errors and becomes
+    /// [`Manifest::source`].
+    ///
+    /// # Errors
+    /// [`AudioError::MissingTsvRoot`], [`AudioError::ManifestLine`],
+    /// [`AudioError::EmptyManifest`].
+    pub fn parse_tsv(text: &str, path: &Path) -> Result<Self, AudioError> {
         let mut lines = text
             .lines()
             .enumerate()
@@ -130,7 +139,16 @@ impl Manifest {
     /// non-string `path`, wrongly typed known field), [`AudioError::EmptyManifest`].
     pub fn read_jsonl(path: impl AsRef<Path>) -> Result<Self, AudioError> {
         let path = path.as_ref();
-        let text = read_text(path)?;
+        Self::parse_jsonl(&read_text(path)?, path)
+    }
+
+    /// Parses the text of a JSONL manifest; `path` names it in errors, becomes
+    /// [`Manifest::source`], and its directory is the base of relative audio paths.
+    ///
+    /// # Errors
+    /// [`AudioError::ManifestLine`] (as [`Manifest::read_jsonl`]),
+    /// [`AudioError::EmptyManifest`].
+    pub fn parse_jsonl(text: &str, path: &Path) -> Result<Self, AudioError> {
         let base = path.parent().unwrap_or(Path::new("")).to_path_buf();
         let mut utterances = Vec::new();
         for (i, line) in text.lines().enumerate() {

@@ -36,4 +36,6 @@ pub use load::{
 };
 pub use model::{SslInput, SslModel, SslOutput};
 pub use preprocessor::Preprocessor;
-pub use state::{StateDict, StateTensor, read_safetensors, write_atomic, write_safetensors};
+pub use state::{
+    StateDict, StateTensor, parse_safetensors, read_safetensors, write_atomic, write_safetensors,
+};

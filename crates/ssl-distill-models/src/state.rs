@@ -56,8 +56,17 @@ pub fn read_safetensors(path: &Path) -> Result<StateDict, LoadError> {
         path: path.into(),
         source,
     })?;
+    parse_safetensors(&bytes, path)
+}
+
+/// Parses the bytes of a safetensors file as [`read_safetensors`] does; `path` names it in
+/// errors.
+///
+/// # Errors
+/// [`LoadError::Safetensors`], [`LoadError::Dtype`].
+pub fn parse_safetensors(bytes: &[u8], path: &Path) -> Result<StateDict, LoadError> {
     let st =
-        safetensors::SafeTensors::deserialize(&bytes).map_err(|source| LoadError::Safetensors {
+        safetensors::SafeTensors::deserialize(bytes).map_err(|source| LoadError::Safetensors {
             path: path.into(),
             source,
         })?;
