@@ -13,7 +13,7 @@ fn recipe(name: &str) -> PathBuf {
 }
 
 /// The toy 12-layer teacher and 6 one-second toy WAVs (a folder, no manifest file needed).
-fn teacher_and_data(dir: &Path) -> (PathBuf, PathBuf) {
+pub fn teacher_and_data(dir: &Path) -> (PathBuf, PathBuf) {
     let teacher = dir.join("teacher");
     ssl_distill_recipes::toy::write_tiny_teacher(&teacher, 12, 3, false, &Device::flex()).unwrap();
     let audio = dir.join("audio");
@@ -22,7 +22,7 @@ fn teacher_and_data(dir: &Path) -> (PathBuf, PathBuf) {
     (teacher, audio)
 }
 
-fn distill(teacher: &Path, data: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+pub fn distill(teacher: &Path, data: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
     let r = recipe("distilhubert");
     let mut args = vec![
         "distill",

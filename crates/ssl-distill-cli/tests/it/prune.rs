@@ -158,30 +158,9 @@ fn skill_prunes_to_target_then_probes_and_exports() {
 #[test]
 fn export_writes_an_hf_model_that_loads_back() {
     let tmp = tempfile::tempdir().unwrap();
-    let teacher = tmp.path().join("teacher");
-    ssl_distill_recipes::toy::write_tiny_teacher(&teacher, 12, 3, false, &Device::flex()).unwrap();
-    let audio = tmp.path().join("audio");
-    let manifest = ssl_distill_recipes::toy::write_tone_corpus(&audio, 4, 1.0, 3).unwrap();
+    let (teacher, data) = crate::distill::teacher_and_data(tmp.path());
     let out = tmp.path().join("run");
-    let recipe =
-        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../recipes")).join("distilhubert.toml");
-    let res = run(&[
-        "distill",
-        "--recipe",
-        recipe.to_str().unwrap(),
-        "--teacher",
-        teacher.to_str().unwrap(),
-        "--data",
-        manifest.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--max-steps",
-        "2",
-        "--batch-size",
-        "2",
-        "--crop-seconds",
-        "0.5",
-    ]);
+    let res = crate::distill::distill(&teacher, &data, &out, &[]);
     assert!(
         res.status.success(),
         "{}",
