@@ -244,6 +244,12 @@ impl SslConfig {
         {
             return Err("conv_dim, conv_kernel and conv_stride must be positive".into());
         }
+        if self.checked_receptive_field().is_none() {
+            return Err(format!(
+                "the receptive field of conv_kernel {:?} with conv_stride {:?} overflows",
+                self.conv_kernel, self.conv_stride
+            ));
+        }
         if self.num_attention_heads == 0
             || !self.hidden_size.is_multiple_of(self.num_attention_heads)
         {
@@ -334,14 +340,24 @@ impl SslConfig {
     }
 
     /// Samples covered by the first output frame (400 for the standard extractor).
+    ///
+    /// # Panics
+    /// If the kernels and strides are so large that it overflows `usize`, which
+    /// [`SslConfig::validate`] rejects.
     pub fn receptive_field(&self) -> usize {
-        let mut field = 1;
-        let mut jump = 1;
+        self.checked_receptive_field()
+            .expect("receptive field overflows usize: the config was not validated")
+    }
+
+    /// The receptive field, and the stride of the whole stack beside it, without overflow.
+    fn checked_receptive_field(&self) -> Option<usize> {
+        let mut field = 1usize;
+        let mut jump = 1usize;
         for (&k, &s) in self.conv_kernel.iter().zip(&self.conv_stride) {
-            field += (k - 1) * jump;
-            jump *= s;
+            field = field.checked_add(k.checked_sub(1)?.checked_mul(jump)?)?;
+            jump = jump.checked_mul(s)?;
         }
-        field
+        Some(field)
     }
 
     fn base(kind: ModelKind) -> Self {

@@ -3,5 +3,6 @@
 mod common;
 mod export;
 mod fairseq;
+mod fuzz;
 mod loading;
 mod parity;
