@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fills fuzz/corpus/<target>/ with seeds: the small hand-made ones committed under
 # fuzz/seeds/<target>/ plus copies of the repository's own fixtures (demo-corpus FLACs and
-# manifests, model configs and safetensors fixtures, recipes). Existing corpus entries are kept,
+# manifests, model configs and safetensors fixtures, recipes, the bad-input corpus). Existing corpus entries are kept,
 # so a corpus grown by earlier runs keeps growing. Usage: fuzz/seed.sh
 set -euo pipefail
 fuzz="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -58,6 +58,24 @@ copy safetensors "$repo"/crates/ssl-distill-models/tests/fixtures/hubert_tiny/mo
 
 # Recipes: every distillation and pretraining recipe.
 copy recipe "$repo"/recipes/*.toml
+
+# The bad-input corpus of docs/hardening.md (tests/bad_inputs/, ~680 kB): each file goes to the
+# target of its format, so fuzzing starts from the known-bad cases as well as the good ones.
+bad="$repo/tests/bad_inputs"
+if [[ -d "$bad" ]]; then
+    mapfile -t files < <(find "$bad" -type f | sort)
+    for f in "${files[@]}"; do
+        case "$f" in
+            *.wav) copy wav "$f" ;;
+            *.flac) copy flac "$f" ;;
+            *.tsv) copy manifest_tsv "$f" ;;
+            *.jsonl) copy manifest_jsonl "$f" ;;
+            */config.json) copy hf_config "$f" ;;
+            *.safetensors) copy safetensors "$f" ;;
+            *.toml) copy recipe "$f" ;;
+        esac
+    done
+fi
 
 for t in "${targets[@]}"; do
     printf '%-15s %4d seeds, %7d bytes\n' "$t" "$(find "$corpus/$t" -type f | wc -l)" \

@@ -349,7 +349,8 @@ impl SslConfig {
             .expect("receptive field overflows usize: the config was not validated")
     }
 
-    /// The receptive field, and the stride of the whole stack beside it, without overflow.
+    /// The receptive field; `None` when it, or the product of all strides (the stack's hop),
+    /// overflows `usize`.
     fn checked_receptive_field(&self) -> Option<usize> {
         let mut field = 1usize;
         let mut jump = 1usize;
