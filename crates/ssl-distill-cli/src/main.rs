@@ -46,6 +46,9 @@ enum Command {
     Analyze(cmd::analyze::AnalyzeArgs),
     /// The whole pipeline on the bundled mini teacher and corpus: distil, probe, compare, report.
     Demo(cmd::demo::DemoArgs),
+    /// The science check (docs/results.md): every study recipe distilled, probed and compared
+    /// with its paper's claim.
+    Study(cmd::study::StudyArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::Probe(args) => cmd::probe::run_probe_cmd(&args),
         Command::Analyze(args) => cmd::analyze::run_analyze(&args),
         Command::Demo(args) => cmd::demo::run_demo(&args),
+        Command::Study(args) => cmd::study::run_study(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -91,11 +95,14 @@ fn one_line(err: &anyhow::Error) -> String {
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The default log filter: our `info`, without the FLAC encoder's per-file statistics.
+const DEFAULT_LOG: &str = "info,flacenc=warn";
+
 fn init_logging(filter: Option<&str>) {
     use tracing_subscriber::EnvFilter;
     let filter = match filter {
-        Some(f) => EnvFilter::try_new(f).unwrap_or_else(|_| EnvFilter::new("info")),
-        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        Some(f) => EnvFilter::try_new(f).unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG)),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG)),
     };
     tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -11,6 +11,10 @@ pub enum Preset {
     Ci,
     /// About 2 h of utterances.
     Small,
+    /// A probing set for the study (`docs/results.md`): 24 speakers, 240 / 60 / 120
+    /// utterances and 20 / 5 / 10 keyword clips per class, so that test metrics have a usable
+    /// error bar while every probe stays a few minutes on a CPU.
+    Probe,
     /// About 20 h of utterances.
     Full,
 }
@@ -22,8 +26,9 @@ impl std::str::FromStr for Preset {
             "ci" => Ok(Self::Ci),
             "small" => Ok(Self::Small),
             "full" => Ok(Self::Full),
+            "probe" => Ok(Self::Probe),
             other => Err(CorpusError::InvalidConfig {
-                reason: format!("unknown preset {other:?} (expected ci, small or full)"),
+                reason: format!("unknown preset {other:?} (expected ci, small, full or probe)"),
             }),
         }
     }
@@ -97,6 +102,7 @@ impl CorpusConfig {
             Preset::Ci => (24, 120, 30, 30, [10, 3, 3]),
             Preset::Small => (100, 1800, 100, 100, [200, 20, 20]),
             Preset::Full => (300, 18000, 1000, 1000, [1000, 100, 100]),
+            Preset::Probe => (24, 240, 60, 120, [20, 5, 10]),
         };
         Self {
             preset,

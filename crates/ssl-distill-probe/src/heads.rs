@@ -4,7 +4,7 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::loss::{CTCLossConfig, CrossEntropyLossConfig, Reduction};
+use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::transformer::{
     TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput,
 };
@@ -174,27 +174,7 @@ impl PrHead {
     /// # Shapes
     /// - `stacked` as in [`PrHead::forward`]; `targets[b]` phone indices (never 0)
     pub fn loss(&self, stacked: Tensor<4>, lengths: &[usize], targets: &[Vec<usize>]) -> Tensor<1> {
-        let device = stacked.device();
-        let log_probs = self.forward(stacked, lengths).swap_dims(0, 1);
-        let b = lengths.len();
-        let max_target = targets.iter().map(Vec::len).max().unwrap_or(0).max(1);
-        let mut flat = vec![0i64; b * max_target];
-        for (row, t) in targets.iter().enumerate() {
-            for (j, &c) in t.iter().enumerate() {
-                flat[row * max_target + j] = c as i64;
-            }
-        }
-        let int1 = |v: Vec<i64>| Tensor::<1, Int>::from_data(TensorData::new(v, [b]), &device);
-        CTCLossConfig::new()
-            .with_zero_infinity(true)
-            .init()
-            .forward_with_reduction(
-                log_probs,
-                Tensor::<2, Int>::from_data(TensorData::new(flat, [b, max_target]), &device),
-                int1(lengths.iter().map(|&n| n as i64).collect()),
-                int1(targets.iter().map(|t| t.len() as i64).collect()),
-                Reduction::Mean,
-            )
+        crate::ctc::ctc_loss_mean(self.forward(stacked, lengths), lengths, targets, 0)
     }
 }
 

@@ -12,6 +12,7 @@
 //! - errors: [`ProbeError`].
 
 mod analyze;
+mod ctc;
 mod error;
 mod features;
 mod heads;

@@ -24,7 +24,8 @@ enum CorpusCommand {
 /// Arguments of `ssl-distill corpus synth`.
 #[derive(Debug, Args)]
 struct SynthArgs {
-    /// Size: `ci` (a few hundred clips, seconds), `small` (~2 h), `full` (~20 h).
+    /// Size: `ci` (a few hundred clips, seconds), `small` (~2 h), `full` (~20 h), `probe` (a
+    /// probing set: 420 utterances, 420 keyword clips).
     #[arg(long, default_value = "ci")]
     preset: String,
     /// Output directory (must not exist, or be empty).

@@ -6,26 +6,19 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use burn::tensor::{Device, Distribution, Tensor};
 use clap::Args;
-use ssl_distill_models::SslInput;
-use ssl_distill_probe::plot::{Curves, Series, curves_png};
-use ssl_distill_probe::{
-    AnalysisConfig, Budget, ProbeConfig, ProbeEvent, ProbeReport, Task, Upstream, analyze,
-    load_upstream, read_task, run_probe,
-};
-use ssl_distill_recipes::{Overrides, Recipe, RunConfig, run};
-use ssl_distill_train::ProgressMode;
+use ssl_distill_probe::{AnalysisConfig, ProbeReport, Task, analyze, load_upstream};
+use ssl_distill_recipes::{Overrides, Recipe};
 
 use crate::cmd::analyze::data_manifest;
-use crate::cmd::probe::progress_bar;
+use crate::cmd::pipeline::{
+    CORPUS_ASSET, ProbeBudget, TEACHER_ASSET, bundled, plot_loss, probe, realtime_factor,
+    run_resumable, scaled_epochs,
+};
 use crate::device::DeviceArg;
 
 /// The recipe the demo distils with (the repository's `recipes/distilhubert.toml`).
 const RECIPE: &str = include_str!("../../../../recipes/distilhubert.toml");
-/// The bundled teacher and corpus, relative to the repository root.
-const TEACHER_ASSET: &str = "assets/mini-hubert";
-const CORPUS_ASSET: &str = "assets/demo-corpus";
 
 /// Arguments of `ssl-distill demo`.
 #[derive(Debug, Args)]
@@ -42,14 +35,16 @@ pub struct DemoArgs {
     /// (needs espeak-ng).
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Distillation steps (batch 8 x 2 s crops).
-    #[arg(long, default_value_t = 400)]
+    /// Distillation steps (batch 8 x 2 s crops). The defaults keep the whole demo under 15
+    /// minutes on 2 CPU cores.
+    #[arg(long, default_value_t = 200)]
     steps: u64,
     /// Peak learning rate of the distillation (the recipe's 2e-4 is meant for 200k steps).
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
-    /// Multiplies every probe's epoch budget (e.g. 0.25 for a quick look).
-    #[arg(long, default_value_t = 1.0)]
+    /// Multiplies every probe's epoch budget (PR 30, SID 60, KS 60): 0.5 by default, 1 for
+    /// the full budgets of `ssl-distill probe`.
+    #[arg(long, default_value_t = 0.5)]
     probe_epochs: f64,
     /// Seed of the distillation and the probes.
     #[arg(long, default_value_t = 0)]
@@ -57,16 +52,6 @@ pub struct DemoArgs {
     /// Backend.
     #[arg(long, value_enum, default_value = "cpu")]
     device: DeviceArg,
-}
-
-/// `path` relative to the working directory if it exists there, else to the repository this
-/// binary was built from (so `cargo run` works from any directory of the checkout).
-fn bundled(path: &str) -> PathBuf {
-    let here = PathBuf::from(path);
-    if here.exists() {
-        return here;
-    }
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join(path)
 }
 
 /// One row of the report.
@@ -118,25 +103,18 @@ pub fn run_demo(args: &DemoArgs) -> Result<()> {
     recipe.validate(&recipe_path)?;
     let distill_dir = args.out.join("distill");
     let distill_started = Instant::now();
-    let report = run(
-        &recipe,
-        &RunConfig {
-            recipe_path,
-            out: distill_dir.clone(),
-            resume: true,
-            device: device.clone(),
-            progress: ProgressMode::Auto,
-            stop_after: None,
-            data_parallel: Vec::new(),
-        },
-    )?;
+    let report = run_resumable(&recipe, &recipe_path, &distill_dir, &device)?;
     let distill_seconds = distill_started.elapsed().as_secs_f64();
     let student_path = report
         .student_dir
         .clone()
         .context("the distillation stopped before saving the student")?;
     let loss_png = args.out.join("loss.png");
-    plot_loss(&distill_dir.join("metrics.jsonl"), &loss_png)?;
+    plot_loss(
+        &distill_dir.join("metrics.jsonl"),
+        &loss_png,
+        "Distillation loss (L1 + -log sigmoid(cos), mean over targets)",
+    )?;
 
     // 2. Probes.
     tracing::info!("[2/4] probing teacher and student on PR, SID and KS");
@@ -146,7 +124,12 @@ pub fn run_demo(args: &DemoArgs) -> Result<()> {
     for (name, upstream) in [("teacher", &teacher), ("student", &student)] {
         let mut probes = Vec::new();
         for task in [Task::Pr, Task::Sid, Task::Ks] {
-            probes.push(probe(args, name, upstream, task, &corpus, &device)?);
+            let out = args.out.join("probes").join(name);
+            let budget = ProbeBudget {
+                seed: args.seed,
+                epochs_scale: args.probe_epochs,
+            };
+            probes.push(probe(name, upstream, task, &corpus, &out, budget, &device)?);
         }
         rows.push(Row {
             name: name.into(),
@@ -218,94 +201,6 @@ fn corpus_dir(args: &DemoArgs) -> Result<PathBuf> {
     Ok(out)
 }
 
-fn probe(
-    args: &DemoArgs,
-    name: &str,
-    upstream: &Upstream,
-    task: Task,
-    corpus: &Path,
-    device: &Device,
-) -> Result<ProbeReport> {
-    let data = read_task(corpus, task)?;
-    let mut config = ProbeConfig::new(task);
-    config.seed = args.seed;
-    let defaults = Budget::default_for(task);
-    config.budget.epochs = ((defaults.epochs as f64 * args.probe_epochs).round() as usize).max(1);
-    let bar = progress_bar();
-    let epochs = config.budget.epochs;
-    let report = run_probe(upstream, &data, &config, device, &mut |event| {
-        if let ProbeEvent::Epoch(e) = event {
-            bar.set_length(epochs as u64);
-            bar.set_position(e.epoch as u64);
-            bar.set_message(format!("{name} {task}: dev {:.3}", e.dev));
-        }
-    })?;
-    bar.finish_and_clear();
-    tracing::info!(
-        "{name} {task}: test {} {:.4} (trivial {:.4})",
-        report.metric,
-        report.value,
-        report.baseline
-    );
-    report.write(&args.out.join("probes").join(name))?;
-    Ok(report)
-}
-
-/// Seconds of audio processed per second of compute: 10 s of noise, one warm-up run, the
-/// median of 3.
-fn realtime_factor(upstream: &Upstream, device: &Device) -> f64 {
-    let wave = Tensor::<2>::random([1, 160_000], Distribution::Normal(0.0, 0.1), device);
-    let run_once = || {
-        let t = Instant::now();
-        let out = upstream.forward(SslInput::new(wave.clone()));
-        // Read the last state back so asynchronous backends finish the work.
-        let _ = out
-            .hidden_states
-            .last()
-            .map(|h| h.clone().sum().into_scalar::<f32>());
-        t.elapsed().as_secs_f64()
-    };
-    run_once();
-    let mut times: Vec<f64> = (0..3).map(|_| run_once()).collect();
-    times.sort_by(f64::total_cmp);
-    10.0 / times[1]
-}
-
-/// Training (and validation) loss against step from a run's `metrics.jsonl`.
-fn plot_loss(metrics: &Path, png: &Path) -> Result<()> {
-    let rows = ssl_distill_train::read_metrics(metrics)?;
-    let train: Vec<(f64, f64)> = rows.iter().map(|r| (r.step as f64, r.loss)).collect();
-    let dev: Vec<(f64, f64)> = rows
-        .iter()
-        .filter_map(|r| {
-            r.extra
-                .get("val_loss")
-                .and_then(serde_json::Value::as_f64)
-                .map(|v| (r.step as f64, v))
-        })
-        .collect();
-    let mut series = vec![Series {
-        label: "train loss",
-        points: &train,
-    }];
-    if !dev.is_empty() {
-        series.push(Series {
-            label: "dev loss",
-            points: &dev,
-        });
-    }
-    curves_png(
-        &Curves {
-            title: "Distillation loss (L1 + -log sigmoid(cos), mean over targets)",
-            x_axis: "step",
-            y_axis: "loss",
-            series: &series,
-        },
-        png,
-    )?;
-    Ok(())
-}
-
 struct ReportInputs<'a> {
     args: &'a DemoArgs,
     teacher: &'a Path,
@@ -370,7 +265,12 @@ fn report_markdown(r: &ReportInputs<'_>) -> String {
         "\nSpeed: forward pass of one 10 s utterance on this machine's CPU (median of 3). \
          Probes: frozen upstream, learnable softmax-weighted sum of all hidden states; PR = \
          2-layer transformer + CTC (phone error rate), SID = mean pooling + linear, KS = mean \
-         pooling + MLP; the test metric of the best dev epoch.\n"
+         pooling + MLP; the test metric of the best dev epoch; epochs PR {}, SID {}, KS {} (the \
+         defaults × {}).\n",
+        scaled_epochs(Task::Pr, r.args.probe_epochs),
+        scaled_epochs(Task::Sid, r.args.probe_epochs),
+        scaled_epochs(Task::Ks, r.args.probe_epochs),
+        r.args.probe_epochs
     );
     let _ = writeln!(s, "## Learned layer weights\n");
     for row in r.rows {
@@ -383,9 +283,10 @@ fn report_markdown(r: &ReportInputs<'_>) -> String {
         s,
         "\n## Loss curve\n\n![loss](loss.png)\n\n## Student vs teacher layers (linear CKA)\n\n\
          ![CKA](cka/cka-teacher.png)\n\nReproduce: `cargo run --release -p ssl-distill-cli -- \
-         demo --out {} --steps {} --seed {}`.",
+         demo --out {} --steps {} --probe-epochs {} --seed {}`.",
         r.args.out.display(),
         r.args.steps,
+        r.args.probe_epochs,
         r.args.seed
     );
     s

@@ -10,6 +10,7 @@ mod features;
 mod pretrain;
 mod probe;
 mod prune;
+mod study;
 
 use std::path::Path;
 use std::process::{Command, Output};

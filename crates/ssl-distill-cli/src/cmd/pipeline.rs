@@ -1,0 +1,164 @@
+//! Steps shared by `demo` and `study`: finding the bundled assets, probing an upstream with a
+//! progress bar, timing its forward pass, plotting a run's loss curve.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Result;
+use burn::tensor::{Device, Distribution, Tensor};
+use ssl_distill_models::SslInput;
+use ssl_distill_probe::plot::{Curves, Series, curves_png};
+use ssl_distill_probe::{
+    Budget, ProbeConfig, ProbeEvent, ProbeReport, Task, Upstream, read_task, run_probe,
+};
+
+use ssl_distill_recipes::{DistillReport, Recipe, RunConfig, run};
+use ssl_distill_train::ProgressMode;
+
+use crate::cmd::probe::progress_bar;
+
+/// The bundled mini teacher and corpus, relative to the repository root.
+pub const TEACHER_ASSET: &str = "assets/mini-hubert";
+pub const CORPUS_ASSET: &str = "assets/demo-corpus";
+
+/// `path` relative to the working directory if it exists there, else to the repository this
+/// binary was built from (so `cargo run` works from any directory of the checkout).
+pub fn bundled(path: &str) -> PathBuf {
+    let here = PathBuf::from(path);
+    if here.exists() {
+        return here;
+    }
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join(path)
+}
+
+/// Runs `recipe` into `out` on `device` with a progress bar, continuing (or reusing) the run
+/// already there.
+pub fn run_resumable(
+    recipe: &Recipe,
+    recipe_path: &Path,
+    out: &Path,
+    device: &Device,
+) -> Result<DistillReport> {
+    Ok(run(
+        recipe,
+        &RunConfig {
+            recipe_path: recipe_path.to_path_buf(),
+            out: out.to_path_buf(),
+            resume: true,
+            device: device.clone(),
+            progress: ProgressMode::Auto,
+            stop_after: None,
+            data_parallel: Vec::new(),
+        },
+    )?)
+}
+
+/// The seed of a probe and the factor applied to every task's default epoch budget.
+#[derive(Debug, Clone, Copy)]
+pub struct ProbeBudget {
+    /// Seed of the head's initialisation and the batch order.
+    pub seed: u64,
+    /// Multiplies the task's default epochs (at least one epoch is run).
+    pub epochs_scale: f64,
+}
+
+/// The default epoch budget of `task` times `scale`, at least 1.
+pub fn scaled_epochs(task: Task, scale: f64) -> usize {
+    ((Budget::default_for(task).epochs as f64 * scale).round() as usize).max(1)
+}
+
+/// Probes `upstream` (called `name` in the progress bar and log) on `task` of `corpus` and
+/// writes `out/probe-<task>.json`.
+pub fn probe(
+    name: &str,
+    upstream: &Upstream,
+    task: Task,
+    corpus: &Path,
+    out: &Path,
+    budget: ProbeBudget,
+    device: &Device,
+) -> Result<ProbeReport> {
+    let data = read_task(corpus, task)?;
+    let mut config = ProbeConfig::new(task);
+    config.seed = budget.seed;
+    config.budget.epochs = scaled_epochs(task, budget.epochs_scale);
+    let epochs = config.budget.epochs;
+    tracing::info!(
+        "probing {name} on {task}: {} / {} / {} utterances, {epochs} epochs",
+        data.train.len(),
+        data.dev.len(),
+        data.test.len()
+    );
+    let bar = progress_bar();
+    let report = run_probe(upstream, &data, &config, device, &mut |event| {
+        if let ProbeEvent::Epoch(e) = event {
+            bar.set_length(epochs as u64);
+            bar.set_position(e.epoch as u64);
+            bar.set_message(format!("{name} {task}: dev {:.3}", e.dev));
+        }
+    })?;
+    bar.finish_and_clear();
+    tracing::info!(
+        "{name} {task}: test {} {:.4} (trivial {:.4})",
+        report.metric,
+        report.value,
+        report.baseline
+    );
+    report.write(out)?;
+    Ok(report)
+}
+
+/// Seconds of audio processed per second of compute: 10 s of noise, one warm-up run, the
+/// median of 3.
+pub fn realtime_factor(upstream: &Upstream, device: &Device) -> f64 {
+    let wave = Tensor::<2>::random([1, 160_000], Distribution::Normal(0.0, 0.1), device);
+    let run_once = || {
+        let t = Instant::now();
+        let out = upstream.forward(SslInput::new(wave.clone()));
+        // Read the last state back so asynchronous backends finish the work.
+        let _ = out
+            .hidden_states
+            .last()
+            .map(|h| h.clone().sum().into_scalar::<f32>());
+        t.elapsed().as_secs_f64()
+    };
+    run_once();
+    let mut times: Vec<f64> = (0..3).map(|_| run_once()).collect();
+    times.sort_by(f64::total_cmp);
+    10.0 / times[1]
+}
+
+/// Training (and validation) loss against step from a run's `metrics.jsonl`.
+pub fn plot_loss(metrics: &Path, png: &Path, title: &str) -> Result<()> {
+    let rows = ssl_distill_train::read_metrics(metrics)?;
+    let train: Vec<(f64, f64)> = rows.iter().map(|r| (r.step as f64, r.loss)).collect();
+    let dev: Vec<(f64, f64)> = rows
+        .iter()
+        .filter_map(|r| {
+            r.extra
+                .get("val_loss")
+                .and_then(serde_json::Value::as_f64)
+                .map(|v| (r.step as f64, v))
+        })
+        .collect();
+    let mut series = vec![Series {
+        label: "train loss",
+        points: &train,
+    }];
+    if !dev.is_empty() {
+        series.push(Series {
+            label: "dev loss",
+            points: &dev,
+        });
+    }
+    curves_png(
+        &Curves {
+            title,
+            x_axis: "step",
+            y_axis: "loss",
+            series: &series,
+        },
+        png,
+    )?;
+    Ok(())
+}
