@@ -41,7 +41,13 @@ fn utterance(
     let lp = |t: usize, c: usize| f64::from(log_probs[t * classes + c]);
     // The extended label sequence: blank, l1, blank, l2, ..., blank.
     let s_len = 2 * target.len() + 1;
-    let label = |s: usize| if s.is_multiple_of(2) { blank } else { target[s / 2] };
+    let label = |s: usize| {
+        if s.is_multiple_of(2) {
+            blank
+        } else {
+            target[s / 2]
+        }
+    };
     // A skip from s - 2 to s is allowed onto a label that differs from the previous label.
     let can_skip = |s: usize| s >= 2 && s % 2 == 1 && label(s) != label(s - 2);
     let ninf = f64::NEG_INFINITY;

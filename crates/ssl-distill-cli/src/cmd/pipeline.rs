@@ -28,7 +28,9 @@ pub fn bundled(path: &str) -> PathBuf {
     if here.exists() {
         return here;
     }
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join(path)
+    let repo = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let repo = repo.canonicalize().unwrap_or_else(|_| repo.to_path_buf());
+    repo.join(path)
 }
 
 /// Runs `recipe` into `out` on `device` with a progress bar, continuing (or reusing) the run

@@ -706,6 +706,20 @@ fn report_markdown(
 
     let _ = writeln!(
         s,
+        "## What limits these numbers\n\n\
+         - Scale: a 4-layer, 4 M-parameter teacher pretrained for minutes, students distilled \
+         for a few hundred steps of 16 s of audio (the papers: HuBERT Base, 200k steps of \
+         batch 24 on 960 h). A claim that does not hold here may hold at scale; one that holds \
+         here was at least not an artefact of scale.\n\
+         - Initialisation: students with `init_from_teacher` start from the teacher's layers \
+         (DistilHuBERT, shallow-wide, Wang, GenDistiller), the pruned ones from a whole copy \
+         (DPHuBERT, SKILL); deep-narrow starts random, as in the paper, which a short budget \
+         penalises.\n\
+         - Noise: one seed per model and test sets of the size shown; the error bars cover \
+         test-set sampling only.\n"
+    );
+    let _ = writeln!(
+        s,
         "## Learned layer weights (hidden state 0 = CNN projection)\n"
     );
     for r in rows {
