@@ -18,6 +18,7 @@ mod error;
 mod prune;
 mod recipe;
 mod run;
+mod schedule;
 mod student_spec;
 mod targets_spec;
 mod task;

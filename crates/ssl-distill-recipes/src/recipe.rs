@@ -33,6 +33,7 @@ use ssl_distill_train::TrainConfig;
 
 use crate::error::RecipeError;
 use crate::prune::PruneSection;
+use crate::schedule::{ScheduleOverrides, validate_schedule};
 use crate::student_spec::StudentSpec;
 use crate::targets_spec::TargetsSpec;
 
@@ -287,21 +288,18 @@ impl Recipe {
         if let Some(d) = &o.dev {
             self.data.dev = Some(d.clone());
         }
-        if let Some(n) = o.max_steps {
-            self.train.max_steps = n;
+        ScheduleOverrides {
+            max_steps: o.max_steps,
+            batch_size: o.batch_size,
+            crop_seconds: o.crop_seconds,
+            checkpoint_every: o.checkpoint_every,
+            seed: o.seed,
         }
-        if let Some(b) = o.batch_size {
-            self.data.batch_size = b;
-        }
-        if let Some(c) = o.crop_seconds {
-            self.data.crop_seconds = Some(c);
-        }
-        if let Some(c) = o.checkpoint_every {
-            self.train.checkpoint_every = c;
-        }
-        if let Some(s) = o.seed {
-            self.train.seed = s;
-        }
+        .apply(
+            &mut self.train,
+            &mut self.data.batch_size,
+            &mut self.data.crop_seconds,
+        );
     }
 
     /// Checks every value that does not depend on the teacher.
@@ -310,20 +308,12 @@ impl Recipe {
     /// [`RecipeError::Invalid`] naming the first bad field.
     pub fn validate(&self, path: &Path) -> Result<(), RecipeError> {
         let bad = |field: &str, problem: String| Err(RecipeError::invalid(path, field, problem));
-        self.train
-            .validate()
-            .map_err(|e| RecipeError::invalid(path, "train", e.to_string()))?;
-        if self.data.batch_size == 0 {
-            return bad("data.batch_size", "must be >= 1".into());
-        }
-        if let Some(c) = self.data.crop_seconds
-            && !(c.is_finite() && c >= 0.025)
-        {
-            return bad(
-                "data.crop_seconds",
-                format!("must be a number >= 0.025 (one 400-sample frame), got {c}"),
-            );
-        }
+        validate_schedule(
+            path,
+            &self.train,
+            self.data.batch_size,
+            self.data.crop_seconds,
+        )?;
         ssl_distill_losses::validate(&self.loss)
             .map_err(|e| RecipeError::invalid(path, "loss", e.to_string()))?;
         if self.disc.kmeans_k < 2 {

@@ -7,6 +7,7 @@ use clap::Args;
 use ssl_distill_recipes::{Overrides, Recipe, RecipeError, RunConfig, run};
 use ssl_distill_train::{ProgressMode, TrainError, latest_checkpoint};
 
+use crate::cmd::pipeline::ScheduleArgs;
 use crate::device::DeviceArg;
 
 /// Arguments of `ssl-distill distill`. Flags override the recipe.
@@ -28,24 +29,8 @@ pub struct DistillArgs {
     /// Output directory (metrics.jsonl, checkpoints/, student/). Default: `runs/<recipe name>`.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Total optimizer steps; the schedule (warm-up fraction, decay) follows it.
-    #[arg(long)]
-    max_steps: Option<u64>,
-    /// Utterances per batch.
-    #[arg(long)]
-    batch_size: Option<usize>,
-    /// Random crop length in seconds.
-    #[arg(long)]
-    crop_seconds: Option<f32>,
-    /// Write a checkpoint every N steps (and at the end).
-    #[arg(long)]
-    checkpoint_every: Option<u64>,
-    /// Seed of the student init, data order, crops and dropout.
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Continue the run in `--out` from its newest complete checkpoint (same flags).
-    #[arg(long)]
-    resume: bool,
+    #[command(flatten)]
+    schedule: ScheduleArgs,
     /// Leave unreadable audio files out (each one logged, counted in `metrics.jsonl` as
     /// `skipped_audio` and in the final summary) instead of stopping at the first one; sets
     /// the recipe's `data.skip_bad_audio`.
@@ -71,11 +56,11 @@ pub fn run_distill(args: &DistillArgs) -> Result<()> {
         teacher: args.teacher.clone(),
         data: args.data.clone(),
         dev: args.dev.clone(),
-        max_steps: args.max_steps,
-        batch_size: args.batch_size,
-        crop_seconds: args.crop_seconds,
-        checkpoint_every: args.checkpoint_every,
-        seed: args.seed,
+        max_steps: args.schedule.max_steps,
+        batch_size: args.schedule.batch_size,
+        crop_seconds: args.schedule.crop_seconds,
+        checkpoint_every: args.schedule.checkpoint_every,
+        seed: args.schedule.seed,
     });
     if args.skip_bad_audio {
         recipe.data.skip_bad_audio = true;
@@ -91,7 +76,7 @@ pub fn run_distill(args: &DistillArgs) -> Result<()> {
         &RunConfig {
             recipe_path: args.recipe.clone(),
             out: out.clone(),
-            resume: args.resume,
+            resume: args.schedule.resume,
             device: devices[0].clone(),
             progress: ProgressMode::Auto,
             stop_after: args.stop_after,

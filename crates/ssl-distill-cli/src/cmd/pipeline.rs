@@ -55,6 +55,30 @@ pub fn run_resumable(
     )?)
 }
 
+/// The schedule flags of `distill` and `pretrain` (each overrides its recipe's field).
+#[derive(Debug, clap::Args)]
+pub struct ScheduleArgs {
+    /// Total optimizer steps; the schedule (warm-up fraction, decay) follows it.
+    #[arg(long)]
+    pub max_steps: Option<u64>,
+    /// Utterances per batch.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Random crop length in seconds.
+    #[arg(long)]
+    pub crop_seconds: Option<f32>,
+    /// Write a checkpoint every N steps (and at the end).
+    #[arg(long)]
+    pub checkpoint_every: Option<u64>,
+    /// Seed of the model's initialisation, the data order and crops, dropout, and (pretraining)
+    /// k-means and masks.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Continue the run in `--out` from its newest complete checkpoint (same flags).
+    #[arg(long)]
+    pub resume: bool,
+}
+
 /// The seed of a probe and the factor applied to every task's default epoch budget.
 #[derive(Debug, Clone, Copy)]
 pub struct ProbeBudget {

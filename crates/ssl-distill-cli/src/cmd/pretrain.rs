@@ -9,6 +9,7 @@ use ssl_distill_recipes::RunConfig;
 use ssl_distill_recipes::pretrain::{PretrainOverrides, PretrainRecipe, pretrain};
 use ssl_distill_train::ProgressMode;
 
+use crate::cmd::pipeline::ScheduleArgs;
 use crate::device::DeviceArg;
 
 /// Arguments of `ssl-distill pretrain`. Flags override the recipe.
@@ -24,24 +25,8 @@ pub struct PretrainArgs {
     /// `runs/<recipe name>`.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Total optimizer steps; the schedule (warm-up fraction, decay) follows it.
-    #[arg(long)]
-    max_steps: Option<u64>,
-    /// Utterances per batch.
-    #[arg(long)]
-    batch_size: Option<usize>,
-    /// Random crop length in seconds.
-    #[arg(long)]
-    crop_seconds: Option<f32>,
-    /// Write a checkpoint every N steps (and at the end).
-    #[arg(long)]
-    checkpoint_every: Option<u64>,
-    /// Seed of the model init, k-means, data order, crops and masks.
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Continue the run in `--out` from its newest complete checkpoint (same flags).
-    #[arg(long)]
-    resume: bool,
+    #[command(flatten)]
+    schedule: ScheduleArgs,
     /// Stop after this many steps (a checkpoint is written; `--resume` continues).
     #[arg(long, hide = true)]
     stop_after: Option<u64>,
@@ -55,11 +40,11 @@ pub fn run_pretrain(args: &PretrainArgs) -> Result<()> {
     let mut recipe = PretrainRecipe::from_file(&args.recipe)?;
     recipe.apply(&PretrainOverrides {
         data: args.data.clone(),
-        max_steps: args.max_steps,
-        batch_size: args.batch_size,
-        crop_seconds: args.crop_seconds,
-        checkpoint_every: args.checkpoint_every,
-        seed: args.seed,
+        max_steps: args.schedule.max_steps,
+        batch_size: args.schedule.batch_size,
+        crop_seconds: args.schedule.crop_seconds,
+        checkpoint_every: args.schedule.checkpoint_every,
+        seed: args.schedule.seed,
     });
     recipe.validate(&args.recipe)?;
     let out = args
@@ -72,7 +57,7 @@ pub fn run_pretrain(args: &PretrainArgs) -> Result<()> {
         &RunConfig {
             recipe_path: args.recipe.clone(),
             out: out.clone(),
-            resume: args.resume,
+            resume: args.schedule.resume,
             device,
             progress: ProgressMode::Auto,
             stop_after: args.stop_after,

@@ -31,6 +31,7 @@ use ssl_distill_train::TrainConfig;
 use crate::error::RecipeError;
 use crate::pretrain::masking::MaskingConfig;
 use crate::pretrain::units::{UnitSource, UnitsConfig};
+use crate::schedule::{ScheduleOverrides, validate_schedule};
 
 /// A pretraining recipe.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -233,21 +234,18 @@ impl PretrainRecipe {
         if let Some(d) = &o.data {
             self.data.train = Some(d.clone());
         }
-        if let Some(n) = o.max_steps {
-            self.train.max_steps = n;
+        ScheduleOverrides {
+            max_steps: o.max_steps,
+            batch_size: o.batch_size,
+            crop_seconds: o.crop_seconds,
+            checkpoint_every: o.checkpoint_every,
+            seed: o.seed,
         }
-        if let Some(b) = o.batch_size {
-            self.data.batch_size = b;
-        }
-        if let Some(c) = o.crop_seconds {
-            self.data.crop_seconds = Some(c);
-        }
-        if let Some(c) = o.checkpoint_every {
-            self.train.checkpoint_every = c;
-        }
-        if let Some(s) = o.seed {
-            self.train.seed = s;
-        }
+        .apply(
+            &mut self.train,
+            &mut self.data.batch_size,
+            &mut self.data.crop_seconds,
+        );
     }
 
     /// Checks every value.
@@ -256,20 +254,12 @@ impl PretrainRecipe {
     /// [`RecipeError::Invalid`] naming the first bad field.
     pub fn validate(&self, path: &Path) -> Result<(), RecipeError> {
         let bad = |field: &str, problem: String| Err(RecipeError::invalid(path, field, problem));
-        self.train
-            .validate()
-            .map_err(|e| RecipeError::invalid(path, "train", e.to_string()))?;
-        if self.data.batch_size == 0 {
-            return bad("data.batch_size", "must be >= 1".into());
-        }
-        if let Some(c) = self.data.crop_seconds
-            && !(c.is_finite() && c >= 0.025)
-        {
-            return bad(
-                "data.crop_seconds",
-                format!("must be a number >= 0.025 (one 400-sample frame), got {c}"),
-            );
-        }
+        validate_schedule(
+            path,
+            &self.train,
+            self.data.batch_size,
+            self.data.crop_seconds,
+        )?;
         if let Err(reason) = self.model.config().validate() {
             return bad("model", reason);
         }
