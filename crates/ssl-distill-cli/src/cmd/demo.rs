@@ -262,7 +262,7 @@ fn report_markdown(r: &ReportInputs<'_>) -> String {
     }
     let _ = writeln!(
         s,
-        "\nSpeed: forward pass of one 10 s utterance on this machine's CPU (median of 3). \
+        "\nSpeed: forward pass of one 10 s utterance on this machine's CPU (median of 9). \
          Probes: frozen upstream, learnable softmax-weighted sum of all hidden states; PR = \
          2-layer transformer + CTC (phone error rate), SID = mean pooling + linear, KS = mean \
          pooling + MLP; the test metric of the best dev epoch; epochs PR {}, SID {}, KS {} (the \
