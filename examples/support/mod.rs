@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
-use ssl_distill::recipes::{DistillReport, Overrides, Recipe, RunConfig, run, toy};
+use ssl_distill::recipes::{
+    DistillReport, Overrides, Recipe, RunConfig, ScheduleOverrides, run, toy,
+};
 use ssl_distill::train::ProgressMode;
 
 /// Command-line options of an example.
@@ -79,10 +81,13 @@ pub fn run_recipe(name: &str, opts: &Options, work: &Path) -> Result<DistillRepo
         recipe.apply(&Overrides {
             teacher: Some(teacher),
             data: Some(data),
-            max_steps: Some(opts.max_steps.unwrap_or(8)),
-            batch_size: Some(2),
-            crop_seconds: Some(1.0),
-            checkpoint_every: Some(4),
+            schedule: ScheduleOverrides {
+                max_steps: Some(opts.max_steps.unwrap_or(8)),
+                batch_size: Some(2),
+                crop_seconds: Some(1.0),
+                checkpoint_every: Some(4),
+                ..ScheduleOverrides::default()
+            },
             ..Overrides::default()
         });
         recipe.train.log_every = 2;
@@ -93,7 +98,10 @@ pub fn run_recipe(name: &str, opts: &Options, work: &Path) -> Result<DistillRepo
         recipe.apply(&Overrides {
             teacher: opts.teacher.clone(),
             data: opts.data.clone(),
-            max_steps: opts.max_steps,
+            schedule: ScheduleOverrides {
+                max_steps: opts.max_steps,
+                ..ScheduleOverrides::default()
+            },
             ..Overrides::default()
         });
         opts.out

@@ -33,6 +33,7 @@ pub use recipe::{
     TeacherSection,
 };
 pub use run::{DistillReport, RunConfig, StageReport, run};
+pub use schedule::ScheduleOverrides;
 pub use student_spec::{FrontEndKind, HeadSpec, StudentSpec};
 pub use targets_spec::TargetsSpec;
 pub use task::{DistillModel, LossPlan};

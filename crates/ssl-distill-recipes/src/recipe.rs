@@ -210,16 +210,8 @@ pub struct Overrides {
     pub data: Option<PathBuf>,
     /// `--dev` (validation manifest).
     pub dev: Option<PathBuf>,
-    /// `--max-steps` (the schedule follows it).
-    pub max_steps: Option<u64>,
-    /// `--batch-size`.
-    pub batch_size: Option<usize>,
-    /// `--crop-seconds`.
-    pub crop_seconds: Option<f32>,
-    /// `--checkpoint-every`.
-    pub checkpoint_every: Option<u64>,
-    /// `--seed`.
-    pub seed: Option<u64>,
+    /// `--max-steps`, `--batch-size`, `--crop-seconds`, `--checkpoint-every`, `--seed`.
+    pub schedule: ScheduleOverrides,
 }
 
 /// A resolved stage: its objective, steps, losses, and lr.
@@ -288,14 +280,7 @@ impl Recipe {
         if let Some(d) = &o.dev {
             self.data.dev = Some(d.clone());
         }
-        ScheduleOverrides {
-            max_steps: o.max_steps,
-            batch_size: o.batch_size,
-            crop_seconds: o.crop_seconds,
-            checkpoint_every: o.checkpoint_every,
-            seed: o.seed,
-        }
-        .apply(
+        o.schedule.apply(
             &mut self.train,
             &mut self.data.batch_size,
             &mut self.data.crop_seconds,

@@ -7,13 +7,19 @@ use ssl_distill_train::TrainConfig;
 
 use crate::error::RecipeError;
 
-/// The batching and schedule overrides of both recipe kinds.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct ScheduleOverrides {
+/// Command-line values that override the batching and the schedule of a distillation or
+/// pretraining recipe (`None`: keep the recipe's).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ScheduleOverrides {
+    /// `--max-steps` (the schedule follows it).
     pub max_steps: Option<u64>,
+    /// `--batch-size`.
     pub batch_size: Option<usize>,
+    /// `--crop-seconds`.
     pub crop_seconds: Option<f32>,
+    /// `--checkpoint-every`.
     pub checkpoint_every: Option<u64>,
+    /// `--seed`.
     pub seed: Option<u64>,
 }
 

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use ssl_distill_probe::{AnalysisConfig, ProbeReport, Task, analyze, load_upstream};
-use ssl_distill_recipes::{Overrides, Recipe};
+use ssl_distill_recipes::{Overrides, Recipe, ScheduleOverrides};
 
 use crate::cmd::analyze::data_manifest;
 use crate::cmd::pipeline::{
@@ -91,11 +91,13 @@ pub fn run_demo(args: &DemoArgs) -> Result<()> {
         teacher: Some(teacher_path.clone()),
         data: Some(corpus.join("train.jsonl")),
         dev: Some(corpus.join("valid.jsonl")),
-        max_steps: Some(args.steps),
-        batch_size: Some(8),
-        crop_seconds: Some(2.0),
-        checkpoint_every: Some(args.steps.div_ceil(4).max(1)),
-        seed: Some(args.seed),
+        schedule: ScheduleOverrides {
+            max_steps: Some(args.steps),
+            batch_size: Some(8),
+            crop_seconds: Some(2.0),
+            checkpoint_every: Some(args.steps.div_ceil(4).max(1)),
+            seed: Some(args.seed),
+        },
     });
     recipe.train.lr = args.lr;
     recipe.train.log_every = 10;
@@ -121,14 +123,14 @@ pub fn run_demo(args: &DemoArgs) -> Result<()> {
     let teacher = load_upstream(&teacher_path, &device)?;
     let student = load_upstream(&student_path, &device)?;
     let mut rows = Vec::new();
+    let budget = ProbeBudget {
+        seed: args.seed,
+        epochs_scale: args.probe_epochs,
+    };
     for (name, upstream) in [("teacher", &teacher), ("student", &student)] {
+        let out = args.out.join("probes").join(name);
         let mut probes = Vec::new();
         for task in [Task::Pr, Task::Sid, Task::Ks] {
-            let out = args.out.join("probes").join(name);
-            let budget = ProbeBudget {
-                seed: args.seed,
-                epochs_scale: args.probe_epochs,
-            };
             probes.push(probe(name, upstream, task, &corpus, &out, budget, &device)?);
         }
         rows.push(Row {

@@ -56,11 +56,7 @@ pub fn run_distill(args: &DistillArgs) -> Result<()> {
         teacher: args.teacher.clone(),
         data: args.data.clone(),
         dev: args.dev.clone(),
-        max_steps: args.schedule.max_steps,
-        batch_size: args.schedule.batch_size,
-        crop_seconds: args.schedule.crop_seconds,
-        checkpoint_every: args.schedule.checkpoint_every,
-        seed: args.schedule.seed,
+        schedule: args.schedule.overrides(),
     });
     if args.skip_bad_audio {
         recipe.data.skip_bad_audio = true;

@@ -12,7 +12,7 @@ use ssl_distill_probe::{
     Budget, ProbeConfig, ProbeEvent, ProbeReport, Task, Upstream, read_task, run_probe,
 };
 
-use ssl_distill_recipes::{DistillReport, Recipe, RunConfig, run};
+use ssl_distill_recipes::{DistillReport, Recipe, RunConfig, ScheduleOverrides, run};
 use ssl_distill_train::ProgressMode;
 
 use crate::cmd::probe::progress_bar;
@@ -77,6 +77,19 @@ pub struct ScheduleArgs {
     /// Continue the run in `--out` from its newest complete checkpoint (same flags).
     #[arg(long)]
     pub resume: bool,
+}
+
+impl ScheduleArgs {
+    /// The recipe overrides these flags ask for.
+    pub fn overrides(&self) -> ScheduleOverrides {
+        ScheduleOverrides {
+            max_steps: self.max_steps,
+            batch_size: self.batch_size,
+            crop_seconds: self.crop_seconds,
+            checkpoint_every: self.checkpoint_every,
+            seed: self.seed,
+        }
+    }
 }
 
 /// The seed of a probe and the factor applied to every task's default epoch budget.

@@ -40,11 +40,7 @@ pub fn run_pretrain(args: &PretrainArgs) -> Result<()> {
     let mut recipe = PretrainRecipe::from_file(&args.recipe)?;
     recipe.apply(&PretrainOverrides {
         data: args.data.clone(),
-        max_steps: args.schedule.max_steps,
-        batch_size: args.schedule.batch_size,
-        crop_seconds: args.schedule.crop_seconds,
-        checkpoint_every: args.schedule.checkpoint_every,
-        seed: args.schedule.seed,
+        schedule: args.schedule.overrides(),
     });
     recipe.validate(&args.recipe)?;
     let out = args

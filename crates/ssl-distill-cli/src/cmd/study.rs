@@ -19,7 +19,7 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 use ssl_distill_models::{SslConfig, export_hf, write_atomic};
 use ssl_distill_probe::{Task, Upstream, load_upstream};
-use ssl_distill_recipes::{Overrides, Recipe};
+use ssl_distill_recipes::{Overrides, Recipe, ScheduleOverrides};
 
 use crate::cmd::pipeline::{
     ProbeBudget, TEACHER_ASSET, bundled, plot_loss, probe, realtime_factor, run_resumable,
@@ -256,11 +256,11 @@ fn distill_student(
         teacher: Some(teacher.to_path_buf()),
         data: Some(args.data.join("train.jsonl")),
         dev: Some(args.data.join("valid.jsonl")),
-        max_steps: args.steps,
-        batch_size: None,
-        crop_seconds: None,
-        checkpoint_every: None,
-        seed: Some(args.seed),
+        schedule: ScheduleOverrides {
+            max_steps: args.steps,
+            seed: Some(args.seed),
+            ..ScheduleOverrides::default()
+        },
     });
     recipe.validate(recipe_path)?;
     let dir = args.out.join("distill").join(key);

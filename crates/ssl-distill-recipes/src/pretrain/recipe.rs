@@ -191,16 +191,8 @@ impl Default for ObjectiveConfig {
 pub struct PretrainOverrides {
     /// `--data`.
     pub data: Option<PathBuf>,
-    /// `--max-steps` (the schedule follows it).
-    pub max_steps: Option<u64>,
-    /// `--batch-size`.
-    pub batch_size: Option<usize>,
-    /// `--crop-seconds`.
-    pub crop_seconds: Option<f32>,
-    /// `--checkpoint-every`.
-    pub checkpoint_every: Option<u64>,
-    /// `--seed`.
-    pub seed: Option<u64>,
+    /// `--max-steps`, `--batch-size`, `--crop-seconds`, `--checkpoint-every`, `--seed`.
+    pub schedule: ScheduleOverrides,
 }
 
 impl PretrainRecipe {
@@ -234,14 +226,7 @@ impl PretrainRecipe {
         if let Some(d) = &o.data {
             self.data.train = Some(d.clone());
         }
-        ScheduleOverrides {
-            max_steps: o.max_steps,
-            batch_size: o.batch_size,
-            crop_seconds: o.crop_seconds,
-            checkpoint_every: o.checkpoint_every,
-            seed: o.seed,
-        }
-        .apply(
+        o.schedule.apply(
             &mut self.train,
             &mut self.data.batch_size,
             &mut self.data.crop_seconds,
