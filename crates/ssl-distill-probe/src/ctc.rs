@@ -108,8 +108,9 @@ fn utterance(
         }
     }
     // d(-log p) / d log_probs[t][c] = -(posterior of class c at frame t).
+    let mut occupancy = vec![ninf; classes];
     for t in 0..frames {
-        let mut occupancy = vec![ninf; classes];
+        occupancy.fill(ninf);
         for s in 0..s_len {
             let c = label(s);
             occupancy[c] = log_add(occupancy[c], alpha[t * s_len + s] + beta[t * s_len + s]);
