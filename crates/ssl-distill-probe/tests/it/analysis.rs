@@ -8,7 +8,7 @@ use ssl_distill_probe::plot::{DENDROGRAM_SIZE, HEATMAP_SIZE};
 use ssl_distill_probe::{AnalysisConfig, analyze, cross_cka, load_upstream};
 use ssl_distill_targets::cka_matrix;
 
-use crate::util::{tiny_student, tiny_teacher, tone_corpus};
+use crate::util::{serial, tiny_student, tiny_teacher, tone_corpus};
 
 /// Decodes a PNG fully and returns its size.
 fn png_size(path: &Path) -> (u32, u32) {
@@ -26,6 +26,7 @@ fn png_size(path: &Path) -> (u32, u32) {
 
 #[test]
 fn cross_cka_agrees_with_the_targets_crate() {
+    let _serial = serial();
     let device = Device::flex();
     let layers: Vec<Tensor<2>> = (0..3)
         .map(|i| Tensor::random([50, 4 + i], Distribution::Normal(0.0, 1.0), &device))
@@ -41,6 +42,7 @@ fn cross_cka_agrees_with_the_targets_crate() {
 
 #[test]
 fn analysis_writes_json_heatmap_and_dendrogram() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let corpus = dir.path().join("corpus");
     tone_corpus(&corpus, [6, 1, 1], 3);

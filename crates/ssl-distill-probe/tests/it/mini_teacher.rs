@@ -10,6 +10,8 @@ use burn::tensor::Device;
 use ssl_distill_models::{SslConfig, export_hf};
 use ssl_distill_probe::{ProbeConfig, Task, load_upstream, read_task, run_probe};
 
+use crate::util::serial;
+
 /// Required advantage of the pretrained teacher over its twin: 5 points of PER (lower is
 /// better) or of accuracy (higher is better).
 const MARGIN: f64 = 0.05;
@@ -23,6 +25,7 @@ fn assets() -> PathBuf {
 #[test]
 #[ignore = "heavy: six full-budget probes (run by hand, see the doc comment)"]
 fn mini_teacher_beats_its_random_twin_on_every_probe() {
+    let _serial = serial();
     let teacher = assets().join("mini-hubert");
     let corpus = assets().join("demo-corpus");
     let tmp = tempfile::tempdir().unwrap();

@@ -5,7 +5,7 @@ use ssl_distill_probe::{
     Budget, ProbeConfig, ProbeEvent, Task, load_upstream, read_task, run_probe,
 };
 
-use crate::util::{tiny_teacher, tone_corpus};
+use crate::util::{serial, tiny_teacher, tone_corpus};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -33,6 +33,7 @@ fn fixture(per_split: [usize; 3]) -> Fixture {
 /// HuBERT must reach at least 75 % (a margin of 50 points).
 #[test]
 fn sid_on_pitch_speakers_beats_chance_by_50_points() {
+    let _serial = serial();
     let f = fixture([32, 12, 16]);
     let device = Device::flex();
     let upstream = load_upstream(&f.teacher, &device).unwrap();
@@ -94,6 +95,7 @@ fn sid_on_pitch_speakers_beats_chance_by_50_points() {
 /// PR (BiLSTM + CTC) and KS (MLP) run end to end on a small budget and give sane reports.
 #[test]
 fn pr_and_ks_run_end_to_end() {
+    let _serial = serial();
     let f = fixture([16, 6, 6]);
     let device = Device::flex();
     let upstream = load_upstream(&f.teacher, &device).unwrap();
@@ -146,6 +148,7 @@ fn pr_and_ks_run_end_to_end() {
 /// of the row run alone (padding never reaches a valid frame).
 #[test]
 fn pr_heads_ignore_padding() {
+    let _serial = serial();
     use burn::tensor::{Distribution, Tensor};
     use ssl_distill_probe::{PrBody, PrHeadConfig};
     let device = Device::flex();

@@ -7,7 +7,7 @@ use ssl_distill_probe::{
 };
 use ssl_distill_students::Student;
 
-use crate::util::{tiny_student, tiny_teacher, tone_corpus};
+use crate::util::{serial, tiny_student, tiny_teacher, tone_corpus};
 
 fn sine(n: usize) -> Vec<f32> {
     (0..n).map(|i| (i as f32 * 0.05).sin() * 0.3).collect()
@@ -15,6 +15,7 @@ fn sine(n: usize) -> Vec<f32> {
 
 #[test]
 fn teacher_and_student_directories_are_detected() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let device = Device::flex();
     let teacher = dir.path().join("teacher");
@@ -45,6 +46,7 @@ fn teacher_and_student_directories_are_detected() {
 
 #[test]
 fn upstream_errors_name_the_path() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let device = Device::flex();
     let missing = dir.path().join("nope");
@@ -77,6 +79,7 @@ fn upstream_errors_name_the_path() {
 
 #[test]
 fn weighted_sum_weights_are_a_softmax_and_get_gradients() {
+    let _serial = serial();
     let device = Device::flex().autodiff();
     let mut ws = WeightedSumConfig::new(3).init(&device);
     let w = ws.weights_vec();

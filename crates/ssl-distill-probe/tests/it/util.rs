@@ -163,3 +163,12 @@ pub fn tone_corpus(dir: &Path, per_split: [usize; 3], seed: u64) {
         std::fs::write(dir.join("ks").join(format!("{split}.jsonl")), ks).unwrap();
     }
 }
+
+/// Serialises the tests that seed or draw from burn's device RNG. It is process-wide
+/// (`Device::seed`): `tiny_teacher`, `tiny_student` and `run_probe` seed it and then draw (model
+/// and head initialisation), so two such tests in parallel threads would interleave their draws
+/// and a seeded probe would not see the initialisation its seed names.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
