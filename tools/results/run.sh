@@ -11,7 +11,7 @@
 #   tools/results/run.sh                 # everything: ~1 h 50 min on 2 CPU cores; resumable
 #   STEPS=300 PROBE_EPOCHS=1 tools/results/run.sh   # every recipe 300 steps, full probe budgets
 #
-# Defaults: each recipe's own steps (150 of batch 8 x 2 s; the pruning ones 1350 of 2 x 0.5 s)
+# Defaults: each recipe's own steps (150 of batch 8 x 2 s; the pruning ones 4050 of 2 x 0.5 s)
 # and half the probes' default epochs (PR 15, SID 30, KS 30).
 #
 # Needs espeak-ng (libespeak-ng-dev, wordnet-base: .ci/apt-packages) to synthesise the corpus
