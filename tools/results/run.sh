@@ -8,7 +8,7 @@
 # keyword clips); `ssl-distill study` compares each paper's claim with the numbers and writes
 # the report.
 #
-#   tools/results/run.sh                 # everything: ~1 h 50 min on 2 CPU cores; resumable
+#   tools/results/run.sh                 # everything: ~1 h 50 min on 2 CPU cores (flex), 1 h 33 min with FEATURES=tch DEVICE=tch; resumable
 #   STEPS=300 PROBE_EPOCHS=1 tools/results/run.sh   # every recipe 300 steps, full probe budgets
 #
 # Defaults: each recipe's own steps (150 of batch 8 x 2 s; the pruning ones 4050 of 2 x 0.5 s)
