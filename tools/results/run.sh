@@ -10,6 +10,8 @@
 #
 #   tools/results/run.sh                 # everything: ~1 h 50 min on 2 CPU cores (flex), 1 h 33 min with FEATURES=tch DEVICE=tch; resumable
 #   STEPS=300 PROBE_EPOCHS=1 tools/results/run.sh   # every recipe 300 steps, full probe budgets
+#   (tch needs libtorch 2.9 and its environment variables: docs/backends.md; a separate
+#   CARGO_TARGET_DIR keeps the flex build.)
 #
 # Defaults: each recipe's own steps (150 of batch 8 x 2 s; the pruning ones 4050 of 2 x 0.5 s)
 # and half the probes' default epochs (PR 15, SID 30, KS 30).
