@@ -97,6 +97,14 @@ pub enum ProbeError {
         /// Why.
         reason: String,
     },
+    /// A probe report (`probe-<task>.json`) that cannot be read or parsed.
+    #[error("{}: not a readable probe report: {message}", path.display())]
+    BadReport {
+        /// The file.
+        path: PathBuf,
+        /// The I/O or JSON error.
+        message: String,
+    },
     /// A result file could not be written (the source names the file).
     #[error(transparent)]
     Write(#[from] ssl_distill_models::ExportError),

@@ -99,7 +99,7 @@ impl ProbeConfig {
 }
 
 /// One epoch of training.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
     /// 1-based epoch.
     pub epoch: usize,
@@ -126,7 +126,7 @@ pub enum ProbeEvent {
 }
 
 /// The upstream a probe ran on.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UpstreamInfo {
     /// Its path.
     pub path: PathBuf,
@@ -139,7 +139,7 @@ pub struct UpstreamInfo {
 }
 
 /// The data a probe ran on.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataInfo {
     /// The corpus directory.
     pub dir: PathBuf,
@@ -151,13 +151,13 @@ pub struct DataInfo {
     pub classes: usize,
 }
 
-/// The result of a probe (written as `probe-<task>.json`).
-#[derive(Debug, Clone, Serialize)]
+/// The result of a probe (written as `probe-<task>.json`, read back with [`ProbeReport::read`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbeReport {
     /// The task.
     pub task: Task,
-    /// `per` or `accuracy`.
-    pub metric: &'static str,
+    /// `per` or `accuracy` ([`Task::metric`]).
+    pub metric: String,
     /// The metric on test, with the head of the best dev epoch.
     pub value: f64,
     /// The best dev metric.
@@ -186,7 +186,7 @@ pub struct ProbeReport {
 }
 
 /// Wall-clock time of a probe.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Timing {
     /// Feature extraction.
     pub extract: f64,
@@ -209,6 +209,23 @@ impl ProbeReport {
         let json = serde_json::to_vec_pretty(self).expect("reports serialize");
         ssl_distill_models::write_atomic(&path, &json)?;
         Ok(path)
+    }
+
+    /// Reads a report that [`ProbeReport::write`] wrote.
+    ///
+    /// # Errors
+    /// [`ProbeError::NotFound`] for a missing file, [`ProbeError::BadReport`] naming the file
+    /// when it cannot be read or is not a probe report.
+    pub fn read(path: &Path) -> Result<Self, ProbeError> {
+        if !path.is_file() {
+            return Err(ProbeError::NotFound { path: path.into() });
+        }
+        let bad = |message: String| ProbeError::BadReport {
+            path: path.into(),
+            message,
+        };
+        let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+        serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))
     }
 }
 
@@ -510,7 +527,7 @@ pub fn run_probe(
     };
     Ok(ProbeReport {
         task,
-        metric: task.metric(),
+        metric: task.metric().to_string(),
         value,
         dev: dev_metric,
         best_epoch,

@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn::tensor::{Bool, Device, Tensor, TensorData};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ssl_distill_models::{Preprocessor, SslInput, SslModel, load_checkpoint_full};
 use ssl_distill_students::{STUDENT_CONFIG_FILE, Student};
 
 use crate::error::ProbeError;
 
 /// What kind of model an [`Upstream`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum UpstreamKind {
     /// A teacher checkpoint (HF directory or fairseq `.pt`).

@@ -18,7 +18,7 @@ use burn::tensor::Device;
 use clap::Args;
 use serde::{Deserialize, Serialize};
 use ssl_distill_models::{SslConfig, export_hf, write_atomic};
-use ssl_distill_probe::{Task, Upstream, load_upstream};
+use ssl_distill_probe::{ProbeReport, Task, Upstream, load_upstream};
 use ssl_distill_recipes::{Overrides, Recipe, ScheduleOverrides};
 
 use crate::cmd::pipeline::{
@@ -327,29 +327,14 @@ fn study_model(
 }
 
 fn read_probe(file: &Path) -> Result<ProbeResult> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", file.display()))?;
-    let num = |field: &str| {
-        v[field]
-            .as_f64()
-            .with_context(|| format!("{}: no number `{field}`", file.display()))
-    };
+    let report = ProbeReport::read(file)?;
     Ok(ProbeResult {
-        value: num("value")?,
-        baseline: num("baseline")?,
-        layer_weights: v["layer_weights"]
-            .as_array()
-            .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
-            .unwrap_or_default(),
-        test_items: v["data"]["utterances"][2]
-            .as_u64()
-            .with_context(|| format!("{}: no test utterance count", file.display()))?
-            as usize,
-        seconds: v["seconds"]["extract"].as_f64().unwrap_or(0.0)
-            + v["seconds"]["train"].as_f64().unwrap_or(0.0),
-        epochs: v["budget"]["epochs"].as_u64().unwrap_or(0) as usize,
+        value: report.value,
+        baseline: report.baseline,
+        layer_weights: report.layer_weights,
+        test_items: report.data.utterances[2],
+        seconds: report.seconds.extract + report.seconds.train,
+        epochs: report.budget.epochs,
     })
 }
 
@@ -689,8 +674,13 @@ fn report_markdown(
          sqrt(m(1−m)/n) per model, combined in quadrature; for PER this treats each utterance \
          as one draw), is **contradicted** when it exceeds it the other way, and is \
          *inconclusive* otherwise; a claim of a small cost (\"no worse\") holds unless the \
-         difference exceeds twice its standard error the wrong way. Sizes are exact; speeds count as a tie within ±10%. One seed \
-         per model: the probe's own seed-to-seed spread is not in the error bar.\n"
+         difference exceeds twice its standard error the wrong way. Sizes are exact; speeds \
+         count as a tie within ±10%. One seed per model and one probe corpus: neither the \
+         probe's seed-to-seed spread nor the spread across speaker sets is in the error bar. \
+         For SID the latter is the larger: over five probe corpora (corpus seeds 1-5) the \
+         teacher's advantage over its twin varied more between corpora than the binomial \
+         error allows (`tools/results/twin-seeds.sh`; numbers in assets/README.md), so read \
+         an SID verdict from one corpus as weaker than its error bar says.\n"
     );
     for claim in claims() {
         let _ = writeln!(s, "### {}\n\nClaim: {}.\n", claim.source, claim.claim);

@@ -2,7 +2,8 @@
 
 use burn::tensor::Device;
 use ssl_distill_probe::{
-    Budget, ProbeConfig, ProbeEvent, Task, load_upstream, read_task, run_probe,
+    Budget, ProbeConfig, ProbeError, ProbeEvent, ProbeReport, Task, load_upstream, read_task,
+    run_probe,
 };
 
 use crate::util::{serial, tiny_teacher, tone_corpus};
@@ -68,6 +69,7 @@ fn sid_on_pitch_speakers_beats_chance_by_50_points() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(json["task"], "sid");
+    assert_read_back(&path, &report);
     assert_eq!(json["metric"], "accuracy");
     assert_eq!(json["seed"], 0);
     assert_eq!(json["budget"]["epochs"], 60);
@@ -129,6 +131,7 @@ fn pr_and_ks_run_end_to_end() {
     );
     assert!((report.layer_weights.iter().sum::<f64>() - 1.0).abs() < 1e-5);
     assert_eq!(report.write(&f.out).unwrap(), f.out.join("probe-pr.json"));
+    assert_read_back(&f.out.join("probe-pr.json"), &report);
 
     let data = read_task(&f.corpus, Task::Ks).unwrap();
     let mut config = ProbeConfig::new(Task::Ks);
@@ -168,4 +171,58 @@ fn pr_heads_ignore_padding() {
             .into_scalar::<f32>();
         assert!(d <= 1e-5, "{body:?}: padded vs alone differ by {d}");
     }
+}
+
+/// A missing, truncated or foreign report file is an error naming the file, not a panic.
+#[test]
+fn reading_a_bad_report_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("probe-pr.json");
+    assert!(matches!(
+        ProbeReport::read(&missing),
+        Err(ProbeError::NotFound { path }) if path == missing
+    ));
+    let truncated = dir.path().join("probe-sid.json");
+    std::fs::write(&truncated, br#"{"task": "sid", "metric": "accu"#).unwrap();
+    let err = ProbeReport::read(&truncated).unwrap_err();
+    assert!(matches!(err, ProbeError::BadReport { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with(&truncated.display().to_string()),
+        "{err}"
+    );
+    let foreign = dir.path().join("cka.json");
+    std::fs::write(&foreign, br#"{"layers": 5}"#).unwrap();
+    let err = ProbeReport::read(&foreign).unwrap_err();
+    assert!(err.to_string().contains("missing field"), "{err}");
+}
+
+/// `ProbeReport::read` gives back what was written: floats to within one unit in the last
+/// place (serde_json parses without its `float_roundtrip` feature, which would rebuild burn),
+/// everything else exactly.
+fn assert_read_back(path: &std::path::Path, written: &ProbeReport) {
+    let mut read = ProbeReport::read(path).unwrap();
+    let close = |a: f64, b: f64| a.to_bits().abs_diff(b.to_bits()) <= 1;
+    let floats = |r: &ProbeReport| {
+        let mut v = vec![
+            r.value,
+            r.dev,
+            r.baseline,
+            r.seconds.extract,
+            r.seconds.train,
+        ];
+        v.extend(&r.layer_weights);
+        v.extend(r.history.iter().flat_map(|e| [e.loss, e.dev]));
+        v
+    };
+    let (a, b) = (floats(written), floats(&read));
+    assert_eq!(a.len(), b.len());
+    assert!(a.iter().zip(&b).all(|(&x, &y)| close(x, y)), "{a:?}\n{b:?}");
+    read.value = written.value;
+    read.dev = written.dev;
+    read.baseline = written.baseline;
+    read.seconds = written.seconds;
+    read.layer_weights.clone_from(&written.layer_weights);
+    read.history.clone_from(&written.history);
+    assert_eq!(&read, written);
 }
