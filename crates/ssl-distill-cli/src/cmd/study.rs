@@ -680,7 +680,8 @@ fn report_markdown(
          For SID the latter is the larger: over five probe corpora (corpus seeds 1-5) the \
          teacher's advantage over its twin varied more between corpora than the binomial \
          error allows (`tools/results/twin-seeds.sh`; numbers in assets/README.md), so read \
-         an SID verdict from one corpus as weaker than its error bar says.\n"
+         an SID verdict from one corpus as weaker than its error bar says. Experiments that \
+         re-check single verdicts (more steps, more corpora) are in docs/experiments.md.\n"
     );
     for claim in claims() {
         let _ = writeln!(s, "### {}\n\nClaim: {}.\n", claim.source, claim.claim);
