@@ -5,7 +5,7 @@
 # 120 test utterances, too few to separate two models whose accuracies differ by a few points;
 # this pools N of them and reports the per-seed numbers, their mean and the paired difference.
 #
-#   tools/results/twin-seeds.sh                      # SID, seeds 1-5: ~15 min on 2 cores (flex)
+#   tools/results/twin-seeds.sh                      # SID, seeds 1-5: 9 min on 2 cores (flex)
 #   TASKS="sid ks" SEEDS="1 2 3 4 5 6 7 8" tools/results/twin-seeds.sh
 #
 # Needs the twin the study writes (runs/study/twin: tools/results/run.sh, or any `ssl-distill
@@ -22,6 +22,8 @@ TASKS=${TASKS:-sid}
 SEEDS=${SEEDS:-1 2 3 4 5}
 DEVICE=${DEVICE:-cpu}
 FEATURES=${FEATURES:-}
+# Half of `ssl-distill probe`'s default epochs (PR 30, SID 60, KS 60), as the study's
+# `--probe-epochs 0.5`: keep in step with ProbeConfig::new.
 declare -A EPOCHS=([pr]=15 [sid]=30 [ks]=30)
 
 if [ ! -f "$TWIN/model.safetensors" ]; then
