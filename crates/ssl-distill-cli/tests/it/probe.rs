@@ -1,30 +1,15 @@
-//! `ssl-distill probe` and `ssl-distill analyze` through the binary, on the `ci` corpus (needs
-//! libespeak-ng and wordnet-base, installed by .ci/run) and the tiny random toy teacher.
+//! `ssl-distill probe` and `ssl-distill analyze` through the binary, on the bundled `ci` corpus
+//! (`assets/demo-corpus`, so no espeak-ng is needed) and the tiny random toy teacher.
 
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 
-use crate::{assert_one_line_error, run};
+use crate::{assert_one_line_error, assets, run};
 
-/// The `ci` corpus (seed 1) and a 4-layer toy teacher in `dir`.
+/// The bundled `ci` corpus and a 4-layer toy teacher written to `dir`.
 fn corpus_and_teacher(dir: &Path) -> (PathBuf, PathBuf) {
-    let corpus = dir.join("corpus");
-    let res = run(&[
-        "corpus",
-        "synth",
-        "--preset",
-        "ci",
-        "--out",
-        corpus.to_str().unwrap(),
-        "--seed",
-        "1",
-    ]);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    let corpus = assets().join("demo-corpus");
     let teacher = dir.join("teacher");
     ssl_distill_recipes::toy::write_tiny_teacher(&teacher, 4, 3, false, &Device::flex()).unwrap();
     (corpus, teacher)
