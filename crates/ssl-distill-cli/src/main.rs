@@ -31,7 +31,7 @@ enum Command {
     /// Hidden states of a teacher (HF directory) on one audio file.
     Features(cmd::features::FeaturesArgs),
     /// Architecture, parameter count and loaded/ignored tensors of a checkpoint.
-    Inspect(cmd::features::InspectArgs),
+    Inspect(cmd::inspect::InspectArgs),
     /// The synthetic speech corpus (espeak-ng).
     Corpus(cmd::corpus::CorpusArgs),
     /// Distil a student from a teacher with a recipe (recipes/*.toml).
@@ -58,7 +58,7 @@ fn main() -> ExitCode {
         Command::Fbank(args) => cmd::fbank::run_fbank(&args),
         Command::Mfcc(args) => cmd::fbank::run_mfcc(&args),
         Command::Features(args) => cmd::features::run_features(&args),
-        Command::Inspect(args) => cmd::features::run_inspect(&args),
+        Command::Inspect(args) => cmd::inspect::run_inspect(&args),
         Command::Corpus(args) => cmd::corpus::run(&args),
         Command::Distill(args) => cmd::distill::run_distill(&args),
         Command::Export(args) => cmd::export::run_export(&args),
