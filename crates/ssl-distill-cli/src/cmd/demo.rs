@@ -70,7 +70,7 @@ pub fn run_demo(args: &DemoArgs) -> Result<()> {
         .with_context(|| format!("creating {}", args.out.display()))?;
     let teacher_path = match &args.teacher {
         Some(t) => t.clone(),
-        None => bundled(TEACHER_ASSET),
+        None => bundled(TEACHER_ASSET)?,
     };
     if !teacher_path.exists() {
         bail!(
@@ -185,16 +185,21 @@ fn corpus_dir(args: &DemoArgs) -> Result<PathBuf> {
         return Ok(d.clone());
     }
     let bundled = bundled(CORPUS_ASSET);
-    if bundled.join("train.jsonl").is_file() {
-        return Ok(bundled);
+    if let Ok(dir) = &bundled
+        && dir.join("train.jsonl").is_file()
+    {
+        return Ok(dir.clone());
     }
     let out = args.out.join("corpus");
     if out.join("train.jsonl").is_file() {
         return Ok(out);
     }
     tracing::info!(
-        "no bundled corpus at {}: synthesising the `ci` corpus into {}",
-        bundled.display(),
+        "no bundled corpus ({}): synthesising the `ci` corpus into {}",
+        match &bundled {
+            Ok(dir) => format!("{} has no train.jsonl", dir.display()),
+            Err(e) => e.to_string(),
+        },
         out.display()
     );
     let config = ssl_distill_corpus::CorpusConfig::preset(ssl_distill_corpus::Preset::Ci);

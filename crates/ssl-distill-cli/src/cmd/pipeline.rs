@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use burn::tensor::{Device, Distribution, Tensor};
 use ssl_distill_models::SslInput;
 use ssl_distill_probe::plot::{Curves, Series, curves_png};
@@ -21,16 +21,53 @@ use crate::cmd::probe::progress_bar;
 pub const TEACHER_ASSET: &str = "assets/mini-hubert";
 pub const CORPUS_ASSET: &str = "assets/demo-corpus";
 
-/// `path` relative to the working directory if it exists there, else to the repository this
-/// binary was built from (so `cargo run` works from any directory of the checkout).
-pub fn bundled(path: &str) -> PathBuf {
-    let here = PathBuf::from(path);
-    if here.exists() {
-        return here;
+/// Names a directory laid out like the repository (`assets/`, `recipes/`): where an installed
+/// binary (`cargo install`) finds the bundled teacher, corpus and study recipes.
+pub const HOME_ENV: &str = "SSL_DISTILL_HOME";
+
+/// Finds the bundled file or directory `path` (relative to the repository root, e.g.
+/// [`TEACHER_ASSET`]). With `SSL_DISTILL_HOME` set, only there; otherwise relative to the working
+/// directory, then beside the executable (`BIN/PATH`, `BIN/../share/ssl-distill/PATH`), then in
+/// the checkout the binary was built from (so `cargo run` and `cargo install --path` work from
+/// any directory while the checkout exists). The error lists every place looked at.
+pub fn bundled(path: &str) -> Result<PathBuf> {
+    let home = std::env::var_os(HOME_ENV).map(PathBuf::from);
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf));
+    let checkout = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let places = asset_candidates(path, home.as_deref(), exe_dir.as_deref(), checkout);
+    if let Some(found) = places.iter().find(|p| p.exists()) {
+        return Ok(found.canonicalize().unwrap_or_else(|_| found.clone()));
     }
-    let repo = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
-    let repo = repo.canonicalize().unwrap_or_else(|_| repo.to_path_buf());
-    repo.join(path)
+    let looked: Vec<String> = places.iter().map(|p| p.display().to_string()).collect();
+    let hint = match home {
+        Some(h) => format!("{HOME_ENV}={} has no `{path}`", h.display()),
+        None => format!("set {HOME_ENV} to a checkout of ssl-distill"),
+    };
+    bail!(
+        "the bundled `{path}` was not found (looked in {}): {hint}, or pass the path explicitly",
+        looked.join(", ")
+    )
+}
+
+/// The places [`bundled`] looks for `path`, in order.
+fn asset_candidates(
+    path: &str,
+    home: Option<&Path>,
+    exe_dir: Option<&Path>,
+    checkout: &Path,
+) -> Vec<PathBuf> {
+    if let Some(home) = home {
+        return vec![home.join(path)];
+    }
+    let mut places = vec![PathBuf::from(path)];
+    if let Some(bin) = exe_dir {
+        places.push(bin.join(path));
+        places.push(bin.join("../share/ssl-distill").join(path));
+    }
+    places.push(checkout.join(path));
+    places
 }
 
 /// Runs `recipe` into `out` on `device` with a progress bar, continuing (or reusing) the run
@@ -200,4 +237,29 @@ pub fn plot_loss(metrics: &Path, png: &Path, title: &str) -> Result<()> {
         png,
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::asset_candidates;
+
+    #[test]
+    fn assets_are_looked_for_in_order() {
+        let checkout = Path::new("/src/ssl-distill");
+        let places = asset_candidates("assets/x", None, Some(Path::new("/opt/bin")), checkout);
+        assert_eq!(
+            places,
+            [
+                PathBuf::from("assets/x"),
+                PathBuf::from("/opt/bin/assets/x"),
+                PathBuf::from("/opt/bin/../share/ssl-distill/assets/x"),
+                PathBuf::from("/src/ssl-distill/assets/x"),
+            ]
+        );
+        // An explicit home is the only place.
+        let places = asset_candidates("assets/x", Some(Path::new("/h")), None, checkout);
+        assert_eq!(places, [PathBuf::from("/h/assets/x")]);
+    }
 }

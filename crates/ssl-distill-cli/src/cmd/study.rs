@@ -41,9 +41,10 @@ pub struct StudyArgs {
     /// Teacher checkpoint. Default: the bundled mini HuBERT (`assets/mini-hubert`).
     #[arg(long)]
     teacher: Option<PathBuf>,
-    /// Folder of recipes: every `*.toml`, one student each, keyed by file name.
-    #[arg(long, default_value = "recipes/study")]
-    recipes: PathBuf,
+    /// Folder of recipes: every `*.toml`, one student each, keyed by file name. Default: the
+    /// bundled `recipes/study`.
+    #[arg(long)]
+    recipes: Option<PathBuf>,
     /// Steps of every distillation. Default: each recipe's `train.max_steps`.
     #[arg(long)]
     steps: Option<u64>,
@@ -106,10 +107,10 @@ struct DistillSummary {
 pub fn run_study(args: &StudyArgs) -> Result<()> {
     let started = Instant::now();
     let device = args.device.device()?;
-    let teacher_path = args
-        .teacher
-        .clone()
-        .unwrap_or_else(|| bundled(TEACHER_ASSET));
+    let teacher_path = match &args.teacher {
+        Some(path) => path.clone(),
+        None => bundled(TEACHER_ASSET)?,
+    };
     if !teacher_path.exists() {
         bail!(
             "{}: the teacher checkpoint does not exist (pass --teacher PATH)",
@@ -126,7 +127,11 @@ pub fn run_study(args: &StudyArgs) -> Result<()> {
             );
         }
     }
-    let recipes = recipe_files(&args.recipes)?;
+    let recipes_dir = match &args.recipes {
+        Some(dir) => dir.clone(),
+        None => bundled("recipes/study")?,
+    };
+    let recipes = recipe_files(&recipes_dir)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let budget = ProbeBudget {
@@ -190,7 +195,7 @@ pub fn run_study(args: &StudyArgs) -> Result<()> {
 
     let json = serde_json::to_vec_pretty(&rows).expect("rows serialize");
     write_atomic(&args.out.join("results.json"), &json)?;
-    let text = report_markdown(args, &teacher_path, &probe_data, &rows, started);
+    let text = report_markdown(args, &recipes_dir, &teacher_path, &probe_data, &rows, started);
     write_atomic(&args.out.join("results.md"), text.as_bytes())?;
     if let Some(doc) = &args.doc {
         write_atomic(doc, text.as_bytes())?;
@@ -562,6 +567,7 @@ fn epochs_used(rows: &[ModelRow]) -> String {
 
 fn report_markdown(
     args: &StudyArgs,
+    recipes: &Path,
     teacher: &Path,
     probe_data: &Path,
     rows: &[ModelRow],
@@ -578,7 +584,7 @@ fn report_markdown(
          {:.1} min, reusing finished pieces).\n",
         teacher.display(),
         args.data.display(),
-        args.recipes.display(),
+        recipes.display(),
         args.steps
             .map_or(String::new(), |n| format!(" for {n} steps each")),
         probe_data.display(),

@@ -69,3 +69,18 @@ fn demo_writes_the_report_with_its_table_and_plots() {
     ]);
     assert_one_line_error(&res, &["no-teacher"]);
 }
+
+/// An installed binary finds the bundled assets through `SSL_DISTILL_HOME`; a home without them
+/// is a one-line error naming the asset and the variable, before anything is written.
+#[test]
+fn demo_names_a_home_without_the_bundled_teacher() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("demo");
+    let res = std::process::Command::new(env!("CARGO_BIN_EXE_ssl-distill"))
+        .args(["demo", "--out", out.to_str().unwrap()])
+        .env("SSL_DISTILL_HOME", tmp.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_one_line_error(&res, &["assets/mini-hubert", "SSL_DISTILL_HOME"]);
+}

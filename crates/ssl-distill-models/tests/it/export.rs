@@ -59,9 +59,10 @@ fn export_refuses_a_non_empty_directory() {
 }
 
 /// Round trip through Python: export, then `transformers.AutoModel.from_pretrained` must give the
-/// fixture's hidden states. Needs the reference venv (`/opt/refvenv`, see tools/reference).
+/// fixture's hidden states. Needs Python with torch + transformers named by `SSL_DISTILL_PYTHON`;
+/// run by `tools/hf/roundtrip.sh` (which makes that environment), and so by `.ci/run`.
 #[test]
-#[ignore = "needs Python with torch + transformers at /opt/refvenv"]
+#[ignore = "needs SSL_DISTILL_PYTHON (torch + transformers); run by tools/hf/roundtrip.sh"]
 fn transformers_loads_our_export() {
     let device = Device::flex();
     for case in [
@@ -76,7 +77,9 @@ fn transformers_loads_our_export() {
         export_hf(&model, &config, &out).unwrap();
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../tools/reference/roundtrip.py");
-        let res = std::process::Command::new("/opt/refvenv/bin/python")
+        let python = std::env::var_os("SSL_DISTILL_PYTHON")
+            .expect("SSL_DISTILL_PYTHON must name a Python with torch + transformers");
+        let res = std::process::Command::new(python)
             .arg(&script)
             .arg(&out)
             .arg(fixture(case).join("io.safetensors"))

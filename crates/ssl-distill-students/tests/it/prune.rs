@@ -10,7 +10,7 @@ use ssl_distill_students::{PruneConfig, Student, StudentConfig, StudentError};
 use crate::util::{max_diff, tiny_backbone, tiny_cnn_student, wave};
 
 /// `log α` set to given values.
-fn set(
+pub(crate) fn set(
     gate: &mut ssl_distill_students::prune::hard_concrete::HardConcrete,
     v: Vec<f32>,
     d: &Device,
@@ -20,7 +20,7 @@ fn set(
 }
 
 /// A tiny pruned-ready student whose gates are spread widely, so that some units close.
-fn gated_student(feat_proj_ln: bool, prune: PruneConfig, seed: u64) -> Student {
+pub(crate) fn gated_student(feat_proj_ln: bool, prune: PruneConfig, seed: u64) -> Student {
     let device = Device::flex();
     device.seed(seed);
     let mut backbone = tiny_backbone();
