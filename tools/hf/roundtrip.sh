@@ -30,13 +30,13 @@ fi
 export SSL_DISTILL_PYTHON="$env_dir/bin/python"
 "$SSL_DISTILL_PYTHON" -c "import torch, transformers; print(f'tools/hf/roundtrip.sh: torch {torch.__version__}, transformers {transformers.__version__}')"
 
-# Each test runs by its exact name; a renamed test must fail here, not pass as "0 tests".
-run_one() {
-  local crate=$1 name=$2 log
-  log=$(mktemp)
-  cargo test -p "$crate" --test it -- --ignored --exact "$name" --nocapture 2>&1 | tee "$log"
-  grep -q "test result: ok. 1 passed" "$log" || { echo "tools/hf/roundtrip.sh: $crate $name did not run and pass" >&2; exit 1; }
-  rm -f "$log"
-}
-run_one ssl-distill-models export::transformers_loads_our_export
-run_one ssl-distill-students hf_roundtrip::transformers_loads_exported_students
+# Both tests run by their exact names in one `cargo test --workspace` (the same feature set as the
+# README's test command, so no dependency is rebuilt); each must be reported as passed, so a
+# renamed test fails here instead of passing as "0 tests".
+tests=(export::transformers_loads_our_export hf_roundtrip::transformers_loads_exported_students)
+log=$(mktemp)
+cargo test --workspace --test it -- --ignored --exact "${tests[@]}" 2>&1 | tee "$log"
+for t in "${tests[@]}"; do
+  grep -q "^test $t \.\.\. ok$" "$log" || { echo "tools/hf/roundtrip.sh: $t did not run and pass" >&2; exit 1; }
+done
+rm -f "$log"

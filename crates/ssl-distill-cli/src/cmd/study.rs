@@ -195,7 +195,14 @@ pub fn run_study(args: &StudyArgs) -> Result<()> {
 
     let json = serde_json::to_vec_pretty(&rows).expect("rows serialize");
     write_atomic(&args.out.join("results.json"), &json)?;
-    let text = report_markdown(args, &recipes_dir, &teacher_path, &probe_data, &rows, started);
+    let text = report_markdown(
+        args,
+        &recipes_dir,
+        &teacher_path,
+        &probe_data,
+        &rows,
+        started,
+    );
     write_atomic(&args.out.join("results.md"), text.as_bytes())?;
     if let Some(doc) = &args.doc {
         write_atomic(doc, text.as_bytes())?;

@@ -75,7 +75,9 @@ fn transformers_loads_exported_students() {
     let mut gated = gated_student(false, PruneConfig::new().with_heads(false), 3);
     let gates = gated.gates.as_mut().unwrap();
     for g in &mut gates.ffn {
-        let keep = (0..g.n).map(|i| if i % 4 == 0 { -10.0 } else { 8.0 }).collect();
+        let keep = (0..g.n)
+            .map(|i| if i % 4 == 0 { -10.0 } else { 8.0 })
+            .collect();
         set(g, keep, &device);
     }
     let pruned = gated.prune().unwrap();
