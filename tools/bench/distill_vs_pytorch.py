@@ -13,7 +13,7 @@ Dropout and layerdrop are 0 on the PyTorch side, since ssl-distill's model has n
 
 Requires: pip install torch==2.11.0 transformers; cargo.
 Usage: python tools/bench/distill_vs_pytorch.py [--steps 5] [--rounds 2] [--threads N]
-       [--batch 8] [--seconds 4] [--json OUT]
+       [--batch 8] [--seconds 4] [--device flex|tch] [--binary PATH] [--json OUT]
 Each round runs both sides once (order alternating between rounds), each timing `--steps`
 steps after one warm-up step. Prints per-round medians, the median over all timed steps, the
 ratio ours / PyTorch (goal <= 0.9), the per-phase split and each process's peak RSS
@@ -191,6 +191,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--torch-dropout", type=float, default=0.0)
     ap.add_argument("--json", type=pathlib.Path, help="write every measurement here")
+    ap.add_argument("--device", default="flex", choices=["flex", "tch"], help="our backend")
+    ap.add_argument("--binary", type=pathlib.Path, help="a built distill_step_timing example")
     ap.add_argument("--worker", choices=["torch"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker == "torch":
@@ -198,13 +200,13 @@ def main():
         return
 
     env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
-    binary = rust_binary(env)
+    binary = args.binary or rust_binary(env)
     sides = {
         "pytorch": [sys.executable, __file__, "--worker", "torch", "--steps", str(args.steps),
                     "--threads", str(args.threads), "--batch", str(args.batch),
                     "--seconds", str(args.seconds), "--torch-dropout", str(args.torch_dropout)],
         "ours": [str(binary), "--steps", str(args.steps), "--batch", str(args.batch),
-                 "--seconds", str(args.seconds)],
+                 "--seconds", str(args.seconds), "--device", args.device],
     }
     rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
     print(f"DistilHuBERT step, HuBERT Base teacher (random init), batch {args.batch} x "
