@@ -21,6 +21,7 @@ mod frame;
 mod matrix;
 mod mel;
 mod mfcc;
+mod power;
 mod window;
 
 pub use deltas::{append_deltas, compute_deltas};
