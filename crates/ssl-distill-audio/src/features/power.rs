@@ -42,7 +42,10 @@ impl PowerSpectrum {
     /// # Panics
     /// If `n` is odd or below 2 (callers validate the FFT size first).
     pub fn new(n: usize) -> Self {
-        assert!(n >= 2 && n.is_multiple_of(2), "real FFT length must be even");
+        assert!(
+            n >= 2 && n.is_multiple_of(2),
+            "real FFT length must be even"
+        );
         let half = n / 2;
         let fft = FftPlanner::<f32>::new().plan_fft_forward(half);
         let (tw_re, tw_im) = (0..=half / 2)
