@@ -445,16 +445,12 @@ impl Fbank {
         {
             *o = ((cur - mean) - c * (prev - mean)) * w;
         }
-        let mut energy = if cfg.raw_energy {
+        y[n..].fill(0.0);
+        self.floor_log_energy(if cfg.raw_energy {
             centered_energy(x, mean)
         } else {
-            0.0
-        };
-        y[n..].fill(0.0);
-        if !cfg.raw_energy {
-            energy = super::mel::dot(y, y);
-        }
-        self.floor_log_energy(energy)
+            super::mel::dot(y, y)
+        })
     }
 }
 
