@@ -28,7 +28,7 @@ fn ln_normal(x: f32) -> f32 {
 /// `f32::ln`, so they give `+inf` exactly as before.
 pub(crate) fn ln_in_place(values: &mut [f32], floor: f32) {
     debug_assert!(floor.is_normal() && floor > 0.0);
-    if values.iter().any(|v| !v.is_finite()) {
+    if !all_finite(values) {
         values.iter_mut().for_each(|v| *v = v.max(floor).ln());
         return;
     }
@@ -38,6 +38,20 @@ pub(crate) fn ln_in_place(values: &mut [f32], floor: f32) {
         let l = ln_normal(v.max(floor));
         *v = if *v <= floor { ln_floor } else { l };
     });
+}
+
+/// Whether no value is NaN or infinite, in one vectorized pass with no branches: `v * 0` is
+/// ±0 for a finite `v` and NaN otherwise.
+pub(crate) fn all_finite(values: &[f32]) -> bool {
+    let mut acc = [0.0f32; 8];
+    let chunks = values.chunks_exact(8);
+    let rest = chunks.remainder().iter().fold(0.0, |a, v| a + v * 0.0);
+    for c in chunks {
+        for i in 0..8 {
+            acc[i] += c[i] * 0.0;
+        }
+    }
+    (acc.iter().sum::<f32>() + rest).is_finite()
 }
 
 #[cfg(test)]

@@ -1,19 +1,17 @@
 //! Kaldi log-mel filter bank features, numerically matching torchaudio's
 //! `compliance.kaldi.fbank` (torchaudio 2.11), which mirrors Kaldi's `compute-fbank-feats`.
 
-use std::sync::Arc;
-
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use realfft::num_complex::Complex;
-use realfft::{RealFftPlanner, RealToComplex};
+use rustfft::num_complex::Complex;
 use serde::{Deserialize, Serialize};
 
 use super::error::FeatureError;
 use super::frame::FrameGeometry;
 use super::matrix::FeatureMatrix;
 use super::mel::MelBanks;
+use super::power::{LANES, PowerSpectrum};
 use super::window::WindowType;
 
 /// Frames per rayon task; below `2 * PAR_CHUNK` frames everything runs on the caller's thread.
@@ -126,13 +124,21 @@ impl FbankConfig {
     }
 }
 
-/// Per-thread buffers of the frame loop.
+/// Per-thread buffers of the frame loop, which runs [`LANES`] frames at a time.
 struct Scratch {
+    /// One frame, scaled (`window_size` values).
     frame: Vec<f32>,
+    /// One frame after pre-emphasis and window, zero-padded (`padded_size` values).
     fft_in: Vec<f32>,
-    spectrum: Vec<Complex<f32>>,
+    /// [`LANES`] packed frames, transformed in place.
+    packed: Vec<Complex<f32>>,
     fft_scratch: Vec<Complex<f32>>,
+    /// [`LANES`] power spectra, interleaved (`[bin][frame]`).
     power: Vec<f32>,
+    /// [`LANES`] mel spectra, interleaved (`[filter][frame]`).
+    mel: Vec<f32>,
+    /// Log energy of each frame.
+    energy: [f32; LANES],
 }
 
 /// A Kaldi filter-bank extractor: window, mel matrix and FFT plan are built once by
@@ -152,7 +158,7 @@ pub struct Fbank {
     geom: FrameGeometry,
     window: Vec<f32>,
     mel: MelBanks,
-    fft: Arc<dyn RealToComplex<f32>>,
+    spectrum: PowerSpectrum,
     log_energy_floor: Option<f32>,
 }
 
@@ -245,7 +251,7 @@ impl Fbank {
             cfg.high_freq,
         )?;
         let window = cfg.window_type.build(window_size, cfg.blackman_coeff);
-        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(padded_size);
+        let spectrum = PowerSpectrum::new(padded_size);
         let log_energy_floor = (cfg.energy_floor != 0.0).then(|| cfg.energy_floor.ln());
         let geom = FrameGeometry {
             window_size,
@@ -258,7 +264,7 @@ impl Fbank {
             geom,
             window,
             mel,
-            fft,
+            spectrum,
             log_energy_floor,
         })
     }
@@ -328,17 +334,10 @@ impl Fbank {
                 .enumerate()
                 .for_each_init(
                     || self.scratch(),
-                    |scratch, (chunk, out)| {
-                        for (i, row) in out.chunks_exact_mut(bins).enumerate() {
-                            self.frame(wave, chunk * PAR_CHUNK + i, scratch, row);
-                        }
-                    },
+                    |scratch, (chunk, out)| self.frames(wave, chunk * PAR_CHUNK, scratch, out),
                 );
         } else {
-            let mut scratch = self.scratch();
-            for (t, row) in data.chunks_exact_mut(bins).enumerate() {
-                self.frame(wave, t, &mut scratch, row);
-            }
+            self.frames(wave, 0, &mut self.scratch(), &mut data);
         }
         let mut feats = FeatureMatrix { data, frames, bins };
         if self.cfg.subtract_mean {
@@ -349,96 +348,115 @@ impl Fbank {
 
     fn scratch(&self) -> Scratch {
         Scratch {
-            frame: vec![0.0; self.geom.padded_size],
+            frame: vec![0.0; self.geom.window_size],
             fft_in: vec![0.0; self.geom.padded_size],
-            spectrum: self.fft.make_output_vec(),
-            fft_scratch: self.fft.make_scratch_vec(),
-            power: vec![0.0; self.geom.padded_size / 2 + 1],
+            packed: vec![Complex::new(0.0, 0.0); LANES * self.spectrum.packed_len()],
+            fft_scratch: vec![Complex::new(0.0, 0.0); self.spectrum.scratch_len()],
+            power: vec![0.0; LANES * self.spectrum.num_bins()],
+            mel: vec![0.0; LANES * self.cfg.num_mel_bins],
+            energy: [0.0; LANES],
         }
     }
 
-    /// Log energy of `x`, floored like torchaudio's `_get_log_energy`.
-    fn log_energy(&self, x: &[f32]) -> f32 {
-        let e = super::mel::dot(x, x).max(f32::EPSILON).ln();
+    /// `ln(max(energy, ε))`, floored at `ln(energy_floor)`.
+    fn floor_log_energy(&self, energy: f32) -> f32 {
+        let e = energy.max(f32::EPSILON).ln();
         match self.log_energy_floor {
             Some(floor) => e.max(floor),
             None => e,
         }
     }
 
-    /// Computes frame `t` into `row` (`num_bins` values).
-    fn frame(&self, wave: &[f32], t: usize, s: &mut Scratch, row: &mut [f32]) {
+    /// Computes the frames `first..` into `out` (`num_bins` values per frame), [`LANES`]
+    /// frames per FFT call: each frame is prepared and packed on its own, then the FFT, the
+    /// power spectrum, the mel filters and the log run on the [`LANES`] frames together.
+    fn frames(&self, wave: &[f32], first: usize, s: &mut Scratch, out: &mut [f32]) {
+        let cfg = &self.cfg;
+        let bins = self.num_bins();
+        let packed_len = self.spectrum.packed_len();
+        let (mel_col, energy_col) = match (cfg.use_energy, cfg.htk_compat) {
+            (false, _) => (0, None),
+            (true, false) => (1, Some(0)),
+            (true, true) => (0, Some(cfg.num_mel_bins)),
+        };
+        for (b, rows) in out.chunks_mut(LANES * bins).enumerate() {
+            let count = rows.len() / bins;
+            for (f, packed) in s.packed.chunks_exact_mut(packed_len).enumerate() {
+                if f < count {
+                    let t = first + b * LANES + f;
+                    s.energy[f] = self.prepare(wave, t, &mut s.frame, &mut s.fft_in);
+                    PowerSpectrum::pack(&s.fft_in, packed);
+                } else {
+                    // unused lanes of the last block: silence, whose results are dropped
+                    packed.fill(Complex::new(0.0, 0.0));
+                }
+            }
+            self.spectrum
+                .process(&mut s.packed, &mut s.fft_scratch, &mut s.power);
+            if !cfg.use_power {
+                s.power.iter_mut().for_each(|p| *p = p.sqrt());
+            }
+            self.mel.apply_interleaved::<LANES>(&s.power, &mut s.mel);
+            if cfg.use_log_fbank {
+                super::fastmath::ln_in_place(&mut s.mel, f32::EPSILON);
+            }
+            for (f, row) in rows.chunks_exact_mut(bins).enumerate() {
+                let mel_out = &mut row[mel_col..mel_col + cfg.num_mel_bins];
+                for (o, m) in mel_out.iter_mut().zip(s.mel.chunks_exact(LANES)) {
+                    *o = m[f];
+                }
+                if let Some(col) = energy_col {
+                    row[col] = s.energy[f];
+                }
+            }
+        }
+    }
+
+    /// Frame `t` up to the FFT input: `y` gets the pre-emphasised, windowed, zero-padded
+    /// frame. Returns the log energy (raw or windowed, as configured).
+    ///
+    /// Three vectorized passes over the frame: scale (and sum, for the DC offset); DC removal,
+    /// pre-emphasis and window; raw energy.
+    fn prepare(&self, wave: &[f32], t: usize, x: &mut [f32], y: &mut [f32]) -> f32 {
         let cfg = &self.cfg;
         let n = self.geom.window_size;
-        self.geom.extract(wave, t, cfg.input_scale, &mut s.frame);
-        let x = &mut s.frame[..n];
+        let mut total = self.geom.extract(wave, t, cfg.input_scale, x);
         if cfg.dither != 0.0 {
             add_dither(x, cfg.dither, cfg.dither_seed, t as u64);
+            total = sum(x);
         }
-        if cfg.remove_dc_offset {
-            let mean = sum(x) / n as f32;
-            x.iter_mut().for_each(|v| *v -= mean);
-        }
-        let mut energy = if cfg.raw_energy {
-            self.log_energy(x)
+        // `v - 0.0 == v`, so no DC removal is a zero mean.
+        let mean = if cfg.remove_dc_offset {
+            total / n as f32
         } else {
             0.0
         };
-        // Pre-emphasis (x[-1] = x[0]) and window, written into the zero-padded FFT input; a
-        // forward loop over two read-only slices, which vectorizes.
+        // Pre-emphasis with x[-1] = x[0], on the frame minus its mean (a zip of read-only
+        // slices, which the loop vectorizer handles; `(v - mean)` is recomputed, not stored).
         let c = cfg.preemphasis_coefficient;
         let w = &self.window;
-        let y = &mut s.fft_in;
-        y[0] = (x[0] - c * x[0]) * w[0];
+        let x0 = x[0] - mean;
+        y[0] = (x0 - c * x0) * w[0];
         for (((o, cur), prev), w) in y[1..n]
             .iter_mut()
             .zip(&x[1..])
             .zip(&x[..n - 1])
             .zip(&w[1..])
         {
-            *o = (cur - c * prev) * w;
+            *o = ((cur - mean) - c * (prev - mean)) * w;
         }
         y[n..].fill(0.0);
-        if !cfg.raw_energy {
-            energy = self.log_energy(y);
-        }
-        // Buffers are sized by the plan itself, so this cannot fail.
-        self.fft
-            .process_with_scratch(y, &mut s.spectrum, &mut s.fft_scratch)
-            .expect("FFT buffers are sized by the plan");
-        if cfg.use_power {
-            for (p, c) in s.power.iter_mut().zip(&s.spectrum) {
-                *p = c.re * c.re + c.im * c.im;
-            }
+        self.floor_log_energy(if cfg.raw_energy {
+            centered_energy(x, mean)
         } else {
-            for (p, c) in s.power.iter_mut().zip(&s.spectrum) {
-                *p = c.norm();
-            }
-        }
-        let (mel_out, energy_slot) = match (cfg.use_energy, cfg.htk_compat) {
-            (false, _) => (&mut row[..], None),
-            (true, false) => {
-                let (e, m) = row.split_at_mut(1);
-                (m, Some(&mut e[0]))
-            }
-            (true, true) => {
-                let (m, e) = row.split_at_mut(cfg.num_mel_bins);
-                (m, Some(&mut e[0]))
-            }
-        };
-        self.mel.apply(&s.power, mel_out);
-        if cfg.use_log_fbank {
-            super::fastmath::ln_in_place(mel_out, f32::EPSILON);
-        }
-        if let Some(slot) = energy_slot {
-            *slot = energy;
-        }
+            super::mel::dot(y, y)
+        })
     }
 }
 
 /// Errors on the first NaN or infinite sample.
 pub(crate) fn check_finite(wave: &[f32]) -> Result<(), FeatureError> {
-    if wave.iter().all(|v| v.is_finite()) {
+    if super::fastmath::all_finite(wave) {
         return Ok(());
     }
     let index = wave.iter().position(|v| !v.is_finite()).unwrap_or(0);
@@ -459,6 +477,21 @@ fn sum(x: &[f32]) -> f32 {
         }
     }
     acc.iter().sum::<f32>() + rest
+}
+
+/// `sum((x - mean)^2)` with eight running sums (vectorizes).
+fn centered_energy(x: &[f32], mean: f32) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for i in 0..8 {
+            let a = c[i] - mean;
+            acc[i] += a * a;
+        }
+    }
+    rest.iter()
+        .fold(acc.iter().sum::<f32>(), |e, v| e + (v - mean) * (v - mean))
 }
 
 /// Adds `N(0, dither^2)` noise from stream `frame` of a ChaCha8 generator seeded by `seed`.

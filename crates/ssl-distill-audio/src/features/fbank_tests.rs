@@ -129,6 +129,35 @@ fn parallel_equals_serial() {
     }
 }
 
+/// Frames are computed [`LANES`] at a time: every row equals the same frame computed alone
+/// (its own 400 samples), whatever its lane, block or rayon chunk, and a partial last block
+/// changes nothing. Also with the magnitude spectrum and the energy column last.
+#[test]
+fn batched_frames_equal_frames_computed_one_by_one() {
+    for (use_power, htk_compat) in [(true, false), (false, true)] {
+        let cfg = FbankConfig {
+            use_power,
+            use_energy: true,
+            htk_compat,
+            ..FbankConfig::default()
+        };
+        let fb = Fbank::new(cfg).unwrap();
+        // 2 * PAR_CHUNK + 3 frames: rayon chunks, full blocks and a 3-frame last block
+        let frames = 2 * PAR_CHUNK + 3;
+        let mut w = noise(400 + 160 * (frames - 1), 11);
+        // loud and silent stretches, so lanes of very different levels share a block
+        w[160 * 20..160 * 40].iter_mut().for_each(|v| *v *= 1e-4);
+        w[160 * 60..160 * 70].fill(0.0);
+        let all = fb.compute(&w).unwrap();
+        assert_eq!(all.frames, frames);
+        for t in [0, 1, 7, 8, 9, 21, 25, 38, 62, 127, 128, 135, frames - 1] {
+            let one = fb.compute(&w[160 * t..160 * t + 400]).unwrap();
+            assert_eq!(one.frames, 1);
+            assert_eq!(all.row(t), one.row(0), "frame {t}");
+        }
+    }
+}
+
 #[test]
 fn tone_peaks_in_the_right_mel_bin() {
     let fb = Fbank::new(FbankConfig::default()).unwrap();

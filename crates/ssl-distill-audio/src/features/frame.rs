@@ -43,7 +43,8 @@ impl FrameGeometry {
         }
     }
 
-    /// Copies frame `t` of `wave`, multiplied by `scale`, into `out[..window_size]`.
+    /// Copies frame `t` of `wave`, multiplied by `scale`, into `out[..window_size]`, and
+    /// returns the sum of the copied values (eight running sums, then the tail).
     ///
     /// Out-of-range indices (only without `snip_edges`) are reflected like Kaldi:
     /// `-1 -> 0`, `-2 -> 1`, `n -> n - 1`, ..., repeatedly for signals shorter than a frame.
@@ -51,17 +52,29 @@ impl FrameGeometry {
     ///
     /// # Panics
     /// If `out.len() < window_size` or `wave` is empty.
-    pub fn extract(&self, wave: &[f32], t: usize, scale: f32, out: &mut [f32]) {
+    pub fn extract(&self, wave: &[f32], t: usize, scale: f32, out: &mut [f32]) -> f32 {
         let out = &mut out[..self.window_size];
         let n = wave.len() as isize;
         let start = self.first_sample(t);
         let end = start + self.window_size as isize;
         if start >= 0 && end <= n {
             let src = &wave[start as usize..end as usize];
-            for (o, &x) in out.iter_mut().zip(src) {
-                *o = x * scale;
+            let mut acc = [0.0f32; 8];
+            let mut dst = out.chunks_exact_mut(8);
+            let chunks = src.chunks_exact(8);
+            let rest = chunks.remainder();
+            for (o, x) in (&mut dst).zip(chunks) {
+                for i in 0..8 {
+                    o[i] = x[i] * scale;
+                    acc[i] += o[i];
+                }
             }
-            return;
+            let mut total = acc.iter().sum::<f32>();
+            for (o, x) in dst.into_remainder().iter_mut().zip(rest) {
+                *o = x * scale;
+                total += *o;
+            }
+            return total;
         }
         assert!(n > 0, "extract from an empty signal");
         for (j, o) in out.iter_mut().enumerate() {
@@ -71,6 +84,7 @@ impl FrameGeometry {
             }
             *o = wave[s as usize] * scale;
         }
+        out.iter().sum()
     }
 }
 

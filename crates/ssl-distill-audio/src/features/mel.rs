@@ -224,6 +224,31 @@ impl MelBanks {
     }
 }
 
+impl MelBanks {
+    /// Applies the bank to `L` interleaved spectra at once: `spectra[k * L + f]` is bin `k`
+    /// of spectrum `f`, and `out[m * L + f]` gets filter `m` of spectrum `f`. Each weight
+    /// multiplies `L` bins in one SIMD operation (no horizontal sums); a filter's bins are
+    /// summed in frequency order.
+    ///
+    /// # Panics
+    /// If `spectra.len() != num_fft_bins() * L` or `out.len() != num_bins() * L`.
+    #[inline]
+    pub(crate) fn apply_interleaved<const L: usize>(&self, spectra: &[f32], out: &mut [f32]) {
+        assert_eq!(spectra.len(), self.num_fft_bins * L, "spectra length");
+        assert_eq!(out.len(), self.num_bins() * L, "mel output length");
+        for (m, o) in out.chunks_exact_mut(L).enumerate() {
+            let (start, w) = self.filter(m);
+            let mut acc = [0.0f32; L];
+            for (&wk, s) in w.iter().zip(spectra[start * L..].chunks_exact(L)) {
+                for f in 0..L {
+                    acc[f] += wk * s[f];
+                }
+            }
+            o.copy_from_slice(&acc);
+        }
+    }
+}
+
 /// Dot product of slices whose common length is a multiple of [`LANES`] (one SIMD register
 /// of accumulators, no remainder).
 #[inline]
