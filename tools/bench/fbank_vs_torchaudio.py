@@ -96,6 +96,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3, help="alternating runs; medians are reported")
     ap.add_argument("--check", default=str(ROOT / "assets/demo-corpus/wav/valid/000000.flac"),
                     help="speech file for the parity check against torchaudio")
+    ap.add_argument("--json", type=pathlib.Path, help="write the medians here (tools/bench/run_all.py)")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,9 +126,12 @@ def main():
                 results[threads].append((theirs, ours["median_s"]))
                 print(f"round {r + 1}, {threads} thread(s): torchaudio {theirs * 1e3:7.2f} ms, "
                       f"ssl-distill {ours['median_s'] * 1e3:7.3f} ms -> {theirs / ours['median_s']:.2f}x")
+        summary = {}
         for threads, runs in results.items():
             theirs = statistics.median(t for t, _ in runs)
             ours = statistics.median(o for _, o in runs)
+            summary[str(threads)] = {"torchaudio_ms": theirs * 1e3, "ours_ms": ours * 1e3,
+                                     "load": f"{os.getloadavg()[0]:.1f}"}
             ratios = sorted(t / o for t, o in runs)
             print(f"median of {len(runs)}, {threads} thread(s): torchaudio {theirs * 1e3:.2f} ms, ssl-distill "
                   f"{ours * 1e3:.3f} ms -> {theirs / ours:.2f}x (per-round ratios "
@@ -139,6 +143,8 @@ def main():
               f"ssl-distill {ours * 1e3:.3f} ms -> {theirs / ours:.2f}x (per-round ratios "
               f"{', '.join(f'{t / o:.2f}' for o, t in sorted(cpu_runs, key=lambda r: r[1] / r[0]))})")
         print(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+        if args.json:
+            args.json.write_text(json.dumps(summary, indent=1))
 
 
 if __name__ == "__main__":
