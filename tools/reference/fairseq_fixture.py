@@ -222,6 +222,12 @@ def build(case, c):
         model = Wav2Vec2Model(hf_config(Wav2Vec2Config, *args))
     else:
         model = WavLMModel(hf_config(WavLMConfig, *args, num_buckets=320, max_bucket_distance=800))
+    with torch.no_grad():
+        # Peaked attention (HF's 0.02-std init makes it nearly uniform), so that the head count
+        # changes the hidden states by far more than the parity tolerance.
+        for name, p in model.named_parameters():
+            if name.endswith(("q_proj.weight", "k_proj.weight")):
+                p.mul_(8.0)
     model.eval()
     sd = collections.OrderedDict(
         (to_fairseq(k, c["mode"] == "layer_norm"), v.clone()) for k, v in model.state_dict().items())

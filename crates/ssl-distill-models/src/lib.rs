@@ -29,11 +29,11 @@ pub use encoder::{Encoder, EncoderConfig, EncoderOutput};
 pub use error::{ConfigError, ExportError, LoadError};
 pub use export::{export_hf, hf_state_dict};
 pub use fairseq::{
-    FairseqCheckpoint, FairseqOverrides, HubertHead, infer_config, load_fairseq, read_pytorch,
-};
-pub use fairseq::{
     CfgSource, ConvLayer, FairseqCfg, parse_conv_layers, read_fairseq_cfg,
     read_fairseq_preprocessor,
+};
+pub use fairseq::{
+    FairseqCheckpoint, FairseqOverrides, HubertHead, infer_config, load_fairseq, read_pytorch,
 };
 pub use load::{
     Checkpoint, IGNORABLE_PREFIXES, LoadReport, load_checkpoint, load_checkpoint_full,

@@ -24,7 +24,8 @@ pub struct InspectArgs {
 pub fn run_inspect(args: &InspectArgs) -> Result<()> {
     let device = burn::tensor::Device::default();
     let ckpt = load_checkpoint_full(&args.model, &device)?;
-    let (config, model, report, pre) = (&ckpt.config, &ckpt.model, &ckpt.report, &ckpt.preprocessor);
+    let (config, model, report, pre) =
+        (&ckpt.config, &ckpt.model, &ckpt.report, &ckpt.preprocessor);
     // " (inferred)" after a value the file's configuration does not give.
     let mark = |field: &str| {
         if ckpt.inferred.contains(&field) {
@@ -53,7 +54,10 @@ pub fn run_inspect(args: &InspectArgs) -> Result<()> {
             if ckpt.inferred.is_empty() {
                 "nothing (the configuration gives every field)".to_string()
             } else {
-                format!("{} (from the tensors)", ckpt.inferred.join(", "))
+                format!(
+                    "{} (not in the file's configuration)",
+                    ckpt.inferred.join(", ")
+                )
             }
         );
     }

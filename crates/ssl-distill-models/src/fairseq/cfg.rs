@@ -190,20 +190,24 @@ fn parse_cfg(root: &Value) -> Result<FairseqCfg, FieldError> {
         return Err((prefix.into(), "is not a mapping".into()));
     };
     // Sectioned (`cfg.model`, `cfg.task`) or flat (WavLM's dict, `args`).
-    let (model, task, model_prefix, task_prefix) = match top.get("model") {
-        Some(Json::Object(m)) => {
+    let sectioned = match top.get("model") {
+        Some(Json::Object(m)) => Some(m.clone()),
+        _ => None,
+    };
+    let (model, task, model_prefix, task_prefix) = match sectioned {
+        Some(model) => {
             let task = match top.get("task") {
                 Some(Json::Object(t)) => t.clone(),
                 _ => Map::new(),
             };
             (
-                m.clone(),
+                model,
                 task,
                 format!("{prefix}.model"),
                 format!("{prefix}.task"),
             )
         }
-        _ => (top.clone(), top, prefix.to_string(), prefix.to_string()),
+        None => (top.clone(), top, prefix.to_string(), prefix.to_string()),
     };
     let m = Section {
         map: &model,
@@ -237,8 +241,7 @@ fn parse_cfg(root: &Value) -> Result<FairseqCfg, FieldError> {
     };
     let conv_feature_layers = match m.string("conv_feature_layers")? {
         Some(text) => Some(
-            parse_conv_layers(&text)
-                .map_err(|reason| (m.name("conv_feature_layers"), reason))?,
+            parse_conv_layers(&text).map_err(|reason| (m.name("conv_feature_layers"), reason))?,
         ),
         None => None,
     };
@@ -529,13 +532,25 @@ mod tests {
         let base = parse_conv_layers("[(512, 10, 5)] + [(512, 3, 2)] * 4 + [(512,2,2)] * 2");
         assert_eq!(
             base.unwrap(),
-            [vec![(512, 10, 5)], vec![(512, 3, 2); 4], vec![(512, 2, 2); 2]].concat()
+            [
+                vec![(512, 10, 5)],
+                vec![(512, 3, 2); 4],
+                vec![(512, 2, 2); 2]
+            ]
+            .concat()
         );
         assert_eq!(
             parse_conv_layers("2 * [(8, 3, 2),] + ([(4, 2, 1)])").unwrap(),
             vec![(8, 3, 2), (8, 3, 2), (4, 2, 1)]
         );
-        for bad in ["", "[(1, 2)]", "[(1,2,3)] * ", "[(1,2,3)] - [(1,2,3)]", "[]", "[(1,2,3)]*99"] {
+        for bad in [
+            "",
+            "[(1, 2)]",
+            "[(1,2,3)] * ",
+            "[(1,2,3)] - [(1,2,3)]",
+            "[]",
+            "[(1,2,3)]*99",
+        ] {
             assert!(parse_conv_layers(bad).is_err(), "{bad:?}");
         }
     }

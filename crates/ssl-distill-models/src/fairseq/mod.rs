@@ -160,14 +160,22 @@ pub fn load_fairseq(
         _ => read_pytorch(path, None)?,
     };
     let cfg = cfg::read_cfg(path)?;
-    let shapes: Shapes = raw.iter().map(|(k, t)| (k.clone(), t.shape.clone())).collect();
+    let shapes: Shapes = raw
+        .iter()
+        .map(|(k, t)| (k.clone(), t.shape.clone()))
+        .collect();
     let resolved = resolve(&shapes, &cfg, overrides).map_err(|e| resolve_error(path, e))?;
     let config = resolved.config;
     let mut dict: StateDict = raw.into_iter().map(|(k, v)| (rename(&k), v)).collect();
     let head = take_head(&mut dict);
     let mut model = config.init(device);
-    let report =
-        load_hf_state_dict_with(&mut model, dict, path, device, unused_allowlist(config.kind))?;
+    let report = load_hf_state_dict_with(
+        &mut model,
+        dict,
+        path,
+        device,
+        unused_allowlist(config.kind),
+    )?;
     Ok(FairseqCheckpoint {
         config,
         preprocessor: resolved.preprocessor,
@@ -199,8 +207,8 @@ pub fn read_fairseq_preprocessor(path: &Path) -> Result<Preprocessor, LoadError>
         .map(|(k, t)| (k.clone(), t.shape().to_vec()))
         .collect();
     let cfg = cfg::read_cfg(path)?;
-    let resolved = resolve(&shapes, &cfg, &FairseqOverrides::default())
-        .map_err(|e| resolve_error(path, e))?;
+    let resolved =
+        resolve(&shapes, &cfg, &FairseqOverrides::default()).map_err(|e| resolve_error(path, e))?;
     Ok(resolved.preprocessor)
 }
 
@@ -314,7 +322,10 @@ fn rename(key: &str) -> String {
 /// # Errors
 /// A sentence saying which tensor is missing or malformed.
 pub fn infer_config(dict: &StateDict, overrides: &FairseqOverrides) -> Result<SslConfig, String> {
-    let shapes: Shapes = dict.iter().map(|(k, t)| (k.clone(), t.shape.clone())).collect();
+    let shapes: Shapes = dict
+        .iter()
+        .map(|(k, t)| (k.clone(), t.shape.clone()))
+        .collect();
     match resolve(&shapes, &FairseqCfg::default(), overrides) {
         Ok(r) => Ok(r.config),
         Err(ResolveError::Infer(reason)) => Err(reason),
@@ -325,6 +336,7 @@ pub fn infer_config(dict: &StateDict, overrides: &FairseqOverrides) -> Result<Ss
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{FeatExtractNorm, ModelKind};
 
     /// A fairseq-named state dict with the given shapes (zeros).
     fn dict(shapes: &[(&str, &[usize])]) -> StateDict {

@@ -271,7 +271,10 @@ impl<R: Read> Machine<'_, R> {
 
     /// `callable(*args)`, for `REDUCE` and `NEWOBJ`.
     fn call(&mut self, callable: Slot, args: Slot) -> Result<()> {
-        let d = self.depth(&[callable.clone(), args.clone()])?;
+        let d = callable.1.max(args.1) + 1;
+        if d > MAX_DEPTH {
+            return self.err(format!("nested deeper than {MAX_DEPTH}"));
+        }
         let args = match args.0 {
             Value::Tuple(a) | Value::List(a) => a,
             other => vec![other],
@@ -431,7 +434,11 @@ impl<R: Read> Machine<'_, R> {
             }
             b't' | 0x91 => {
                 let items = self.pop_mark()?;
-                let make = if op == b't' { Value::Tuple } else { Value::List };
+                let make = if op == b't' {
+                    Value::Tuple
+                } else {
+                    Value::List
+                };
                 self.push_container(items, make)?;
             }
             0x85..=0x87 => {
@@ -540,7 +547,10 @@ impl<R: Read> Machine<'_, R> {
                 let v = match text.trim_end_matches('L') {
                     "01" => Value::Bool(true),
                     "00" => Value::Bool(false),
-                    t => t.parse().map(Value::Int).unwrap_or(Value::BigInt(Vec::new())),
+                    t => t
+                        .parse()
+                        .map(Value::Int)
+                        .unwrap_or(Value::BigInt(Vec::new())),
                 };
                 self.push(v);
             }
@@ -606,7 +616,10 @@ fn size(v: &Value) -> usize {
         Value::Object(o) => {
             1 + o.args.iter().map(size).sum::<usize>()
                 + o.state.as_ref().map_or(0, size)
-                + o.items.iter().map(|(k, v)| size(k) + size(v)).sum::<usize>()
+                + o.items
+                    .iter()
+                    .map(|(k, v)| size(k) + size(v))
+                    .sum::<usize>()
         }
         _ => 1,
     }
@@ -667,7 +680,8 @@ mod tests {
             (b"\x80\x02h\x07.", "memo key 7"),
             (b"\x80\x02u.", "no MARK"),
             (b"\x80\x02\xff", "unsupported opcode 0xff"),
-            (b"\x80\x02K\x01a.", "not a list"),
+            (b"\x80\x02K\x01K\x02a.", "not a list"),
+            (b"\x80\x02a.", "stack underflow"),
             (b".", "empty stack"),
             (b"", "truncated"),
         ] {

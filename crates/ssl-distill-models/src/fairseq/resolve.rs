@@ -88,25 +88,41 @@ pub fn resolve(shapes: &Shapes, cfg: &FairseqCfg, o: &FairseqOverrides) -> Resul
         "no `post_extract_proj.weight`: not a fairseq HuBERT/wav2vec2/WavLM checkpoint".into(),
     ))?;
     let (hidden, conv_out) = match proj.as_slice() {
-        [h, c] => (*h, *c),
+        [h, c] if *h > 0 && *c > 0 => (*h, *c),
         s => return Err(ResolveError::Infer(format!("{proj_key} has shape {s:?}"))),
     };
-    check("encoder_embed_dim", cfg.encoder_embed_dim, hidden, proj_key, || {
-        format!("has {hidden} outputs")
-    })?;
+    check(
+        "encoder_embed_dim",
+        cfg.encoder_embed_dim,
+        hidden,
+        proj_key,
+        || format!("has {hidden} outputs"),
+    )?;
     let conv = conv_stack(shapes, cfg, o, conv_out, &mut inferred)?;
     let mut layers = 0;
     while shapes.contains_key(&format!("encoder.layers.{layers}.fc1.weight")) {
         layers += 1;
     }
-    check("encoder_layers", cfg.encoder_layers, layers, &format!("encoder.layers.{layers}"), || {
-        format!("is the first absent layer ({layers} present)")
-    })?;
+    check(
+        "encoder_layers",
+        cfg.encoder_layers,
+        layers,
+        &format!("encoder.layers.{layers}"),
+        || format!("is the first absent layer ({layers} present)"),
+    )?;
     let fc1 = "encoder.layers.0.fc1.weight";
-    let ffn = shape(fc1).ok_or(ResolveError::Infer(format!("no `{fc1}`")))?[0];
-    check("encoder_ffn_embed_dim", cfg.encoder_ffn_embed_dim, ffn, fc1, || {
-        format!("has {ffn} outputs")
-    })?;
+    let ffn = match shape(fc1).as_deref() {
+        Some([ffn, _]) if *ffn > 0 => *ffn,
+        Some(s) => return Err(ResolveError::Infer(format!("{fc1} has shape {s:?}"))),
+        None => return Err(ResolveError::Infer(format!("no `{fc1}`"))),
+    };
+    check(
+        "encoder_ffn_embed_dim",
+        cfg.encoder_ffn_embed_dim,
+        ffn,
+        fc1,
+        || format!("has {ffn} outputs"),
+    )?;
     let heads = match (o.num_attention_heads, cfg.encoder_attention_heads) {
         (Some(h), _) => h,
         (None, Some(h)) if h == 0 || !hidden.is_multiple_of(h) => {
@@ -126,7 +142,9 @@ pub fn resolve(shapes: &Shapes, cfg: &FairseqCfg, o: &FairseqOverrides) -> Resul
     let (pos_key, pos) = ["encoder.pos_conv.0.weight_v", "encoder.pos_conv.0.weight"]
         .into_iter()
         .find_map(|k| shape(k).map(|s| (k, s)))
-        .ok_or(ResolveError::Infer("no `encoder.pos_conv.0.weight_v`".into()))?;
+        .ok_or(ResolveError::Infer(
+            "no `encoder.pos_conv.0.weight_v`".into(),
+        ))?;
     if pos.len() != 3 || pos[1] == 0 {
         return Err(ResolveError::Infer(format!("{pos_key} has shape {pos:?}")));
     }
@@ -134,9 +152,13 @@ pub fn resolve(shapes: &Shapes, cfg: &FairseqCfg, o: &FairseqOverrides) -> Resul
     check("conv_pos", cfg.conv_pos, pos[2], pos_key, || {
         format!("has shape {pos:?} (kernel {})", pos[2])
     })?;
-    check("conv_pos_groups", cfg.conv_pos_groups, groups, pos_key, || {
-        format!("has shape {pos:?} ({groups} groups)")
-    })?;
+    check(
+        "conv_pos_groups",
+        cfg.conv_pos_groups,
+        groups,
+        pos_key,
+        || format!("has shape {pos:?} ({groups} groups)"),
+    )?;
     let pre_ln = match (o.layer_norm_first, cfg.layer_norm_first) {
         (Some(p), _) | (None, Some(p)) => p,
         (None, None) => {
@@ -199,7 +221,11 @@ pub fn resolve(shapes: &Shapes, cfg: &FairseqCfg, o: &FairseqOverrides) -> Resul
 }
 
 /// The model family: declared (and checked against the tensors' markers) or inferred.
-fn family(shapes: &Shapes, cfg: &FairseqCfg, inferred: &mut Vec<&'static str>) -> Result<ModelKind> {
+fn family(
+    shapes: &Shapes,
+    cfg: &FairseqCfg,
+    inferred: &mut Vec<&'static str>,
+) -> Result<ModelKind> {
     let find = |pred: &dyn Fn(&str) -> bool| shapes.keys().find(|k| pred(k)).cloned();
     let wavlm = find(&|k| k.contains("relative_attention_bias") || k.contains("grep_linear"));
     let w2v = find(&|k| k.starts_with("quantizer.") || k.starts_with("project_q."));
@@ -267,7 +293,10 @@ fn conv_stack(
     let key = |i: usize| format!("feature_extractor.conv_layers.{i}.0.weight");
     while let Some(s) = shapes.get(&key(dims.len())) {
         if s.len() != 3 {
-            return Err(ResolveError::Infer(format!("{} has shape {s:?}", key(dims.len()))));
+            return Err(ResolveError::Infer(format!(
+                "{} has shape {s:?}",
+                key(dims.len())
+            )));
         }
         dims.push(s[0]);
         kernels.push(s[2]);
@@ -293,7 +322,12 @@ fn conv_stack(
             }
         }
         if declared.len() < dims.len() {
-            return mismatch("conv_feature_layers", declared, &key(declared.len()), "is present");
+            return mismatch(
+                "conv_feature_layers",
+                declared,
+                &key(declared.len()),
+                "is present",
+            );
         }
     }
     let strides = match (&o.conv_stride, &cfg.conv_feature_layers) {
@@ -301,7 +335,10 @@ fn conv_stack(
         (None, Some(declared)) => declared.iter().map(|l| l.2).collect(),
         (None, None) => {
             inferred.push("conv_feature_layers (strides)");
-            kernels.iter().map(|&k| if k == 10 { 5 } else { 2 }).collect()
+            kernels
+                .iter()
+                .map(|&k| if k == 10 { 5 } else { 2 })
+                .collect()
         }
     };
     let ln_key = "feature_extractor.conv_layers.0.2.1.weight";
@@ -317,7 +354,12 @@ fn conv_stack(
             tensor_norm
         }
         Some("default") if tensor_norm == FeatExtractNorm::Layer => {
-            return mismatch("extractor_mode", "default", ln_key, "is present (layer norm)");
+            return mismatch(
+                "extractor_mode",
+                "default",
+                ln_key,
+                "is present (layer norm)",
+            );
         }
         Some("default") => FeatExtractNorm::Group,
         Some("layer_norm") if !shapes.contains_key(ln_key) => {
@@ -361,7 +403,10 @@ fn wavlm(
     inferred: &mut Vec<&'static str>,
 ) -> Result<()> {
     for (field, value) in [
-        ("relative_position_embedding", cfg.relative_position_embedding),
+        (
+            "relative_position_embedding",
+            cfg.relative_position_embedding,
+        ),
         ("gru_rel_pos", cfg.gru_rel_pos),
     ] {
         if value == Some(false) {
@@ -372,9 +417,11 @@ fn wavlm(
         }
     }
     let key = "encoder.layers.0.self_attn.relative_attention_bias.weight";
-    if let Some(s) = shapes.get(key) {
-        check("num_buckets", cfg.num_buckets, s[0], key, || format!("has shape {s:?}"))?;
-        config.num_buckets = s[0];
+    if let Some(&buckets) = shapes.get(key).and_then(|s| s.first()) {
+        check("num_buckets", cfg.num_buckets, buckets, key, || {
+            format!("has {buckets} rows")
+        })?;
+        config.num_buckets = buckets;
     }
     match cfg.max_distance {
         Some(d) => config.max_bucket_distance = d,
@@ -445,10 +492,20 @@ mod tests {
 
     #[test]
     fn without_a_cfg_everything_is_inferred_and_listed() {
-        let r = resolve(&base(&[]), &FairseqCfg::default(), &FairseqOverrides::default()).unwrap();
+        let r = resolve(
+            &base(&[]),
+            &FairseqCfg::default(),
+            &FairseqOverrides::default(),
+        )
+        .unwrap();
         assert_eq!(r.config.num_attention_heads, 2);
         assert_eq!(r.config.conv_stride, vec![5, 2]);
-        for field in ["family", "encoder_attention_heads", "layer_norm_first", "normalize"] {
+        for field in [
+            "family",
+            "encoder_attention_heads",
+            "layer_norm_first",
+            "normalize",
+        ] {
             assert!(r.inferred.contains(&field), "{field}: {:?}", r.inferred);
         }
     }
@@ -535,7 +592,13 @@ mod tests {
         };
         let err = resolve(&base(&[]), &cfg, &FairseqOverrides::default()).unwrap_err();
         assert!(
-            matches!(err, ResolveError::Unsupported { field: "activation_fn", .. }),
+            matches!(
+                err,
+                ResolveError::Unsupported {
+                    field: "activation_fn",
+                    ..
+                }
+            ),
             "{err:?}"
         );
     }

@@ -38,14 +38,19 @@ fn worst_diff(case: &str, model: &ssl_distill_models::SslModel, normalize: bool)
         .map(|(a, b)| (a - b).abs())
         .fold(0.0, f32::max);
     assert!(input_diff <= 1e-5, "{case}: input differs by {input_diff}");
-    let wave: Tensor<2> =
-        Tensor::from_data(TensorData::new(wave, [shape[0], shape[1]]), &device);
+    let wave: Tensor<2> = Tensor::from_data(TensorData::new(wave, [shape[0], shape[1]]), &device);
     let out = model.forward(SslInput::new(wave));
     assert_eq!(out.hidden_states.len(), io.hidden_indices().len(), "{case}");
     out.hidden_states
         .iter()
         .enumerate()
-        .map(|(i, h)| max_diff(h, &io.0[&format!("hidden_states.{i}")], &format!("{case} h{i}")))
+        .map(|(i, h)| {
+            max_diff(
+                h,
+                &io.0[&format!("hidden_states.{i}")],
+                &format!("{case} h{i}"),
+            )
+        })
         .fold(0.0, f32::max)
 }
 
@@ -53,10 +58,25 @@ fn worst_diff(case: &str, model: &ssl_distill_models::SslModel, normalize: bool)
 fn every_kind_matches_transformers_with_its_declared_config() {
     let device = Device::flex();
     for (case, kind, source, normalize) in [
-        ("hubert_cfg", ModelKind::Hubert, CfgSource::DictConfig, false),
-        ("wav2vec2_args", ModelKind::Wav2vec2, CfgSource::Namespace, false),
+        (
+            "hubert_cfg",
+            ModelKind::Hubert,
+            CfgSource::DictConfig,
+            false,
+        ),
+        (
+            "wav2vec2_args",
+            ModelKind::Wav2vec2,
+            CfgSource::Namespace,
+            false,
+        ),
         ("wavlm_dict", ModelKind::Wavlm, CfgSource::Dict, false),
-        ("hubert_large_cfg", ModelKind::Hubert, CfgSource::DictConfig, true),
+        (
+            "hubert_large_cfg",
+            ModelKind::Hubert,
+            CfgSource::DictConfig,
+            true,
+        ),
     ] {
         let ckpt = load_checkpoint_full(pt(case), &device).unwrap();
         assert_eq!(ckpt.config.kind, kind, "{case}");
@@ -64,7 +84,12 @@ fn every_kind_matches_transformers_with_its_declared_config() {
         assert_eq!(ckpt.config.num_attention_heads, 4, "{case}");
         assert_eq!(ckpt.preprocessor.do_normalize, normalize, "{case}");
         assert_eq!(ckpt.preprocessor.sampling_rate, 16_000, "{case}");
-        for declared in ["family", "encoder_attention_heads", "layer_norm_first", "normalize"] {
+        for declared in [
+            "family",
+            "encoder_attention_heads",
+            "layer_norm_first",
+            "normalize",
+        ] {
             assert!(
                 !ckpt.inferred.contains(&declared),
                 "{case}: {declared} inferred ({:?})",
@@ -73,6 +98,7 @@ fn every_kind_matches_transformers_with_its_declared_config() {
         }
         assert_eq!(read_fairseq_cfg(pt(case)).unwrap().source, source, "{case}");
         let d = worst_diff(case, &ckpt.model, ckpt.preprocessor.do_normalize);
+        eprintln!("{case}: max diff {d:.2e}");
         assert!(d <= 1e-4, "{case}: max diff {d}");
     }
 }
@@ -114,8 +140,12 @@ fn a_wrong_head_count_is_measurably_wrong() {
 
 #[test]
 fn hubert_head_comes_with_the_model() {
-    let ckpt = load_fairseq(pt("hubert_cfg"), &FairseqOverrides::default(), &Device::flex())
-        .unwrap();
+    let ckpt = load_fairseq(
+        pt("hubert_cfg"),
+        &FairseqOverrides::default(),
+        &Device::flex(),
+    )
+    .unwrap();
     let head = ckpt.head.expect("HuBERT head");
     let io = io("hubert_cfg");
     assert_eq!(head.label_embs.shape, vec![10, 8]);
@@ -123,10 +153,19 @@ fn hubert_head_comes_with_the_model() {
     assert_eq!(head.final_proj_weight.data, io.0["final_proj.weight"].1);
     assert_eq!(head.final_proj_bias.data, io.0["final_proj.bias"].1);
     // wav2vec 2.0's `final_proj` is not a HuBERT head.
-    let w2v = load_fairseq(pt("wav2vec2_args"), &FairseqOverrides::default(), &Device::flex())
-        .unwrap();
+    let w2v = load_fairseq(
+        pt("wav2vec2_args"),
+        &FairseqOverrides::default(),
+        &Device::flex(),
+    )
+    .unwrap();
     assert!(w2v.head.is_none());
-    assert!(w2v.report.ignored.iter().any(|k| k.starts_with("quantizer.")));
+    assert!(
+        w2v.report
+            .ignored
+            .iter()
+            .any(|k| k.starts_with("quantizer."))
+    );
 }
 
 #[test]
@@ -159,7 +198,10 @@ fn a_cfg_contradicting_the_tensors_names_both() {
         other => panic!("expected FairseqMismatch, got {other:?}"),
     }
     let msg = err.to_string();
-    assert!(msg.contains("contradicts_conv_pos.pt") && msg.contains("conv_pos"), "{msg}");
+    assert!(
+        msg.contains("contradicts_conv_pos.pt") && msg.contains("conv_pos"),
+        "{msg}"
+    );
 }
 
 /// The top-level pickle of a zip checkpoint.
@@ -167,6 +209,7 @@ fn data_pkl(path: &Path) -> Vec<u8> {
     let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
     let name = zip
         .file_names()
+        .flatten()
         .find(|n| n.ends_with("/data.pkl"))
         .unwrap()
         .to_string();
