@@ -236,7 +236,7 @@ impl<R: Read> Machine<'_, R> {
 
     /// Adds `items` (flattened key, value pairs) to the dict or object on top of the stack.
     fn set_items(&mut self, items: Vec<Slot>) -> Result<()> {
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return self.err("SETITEMS with an odd number of items");
         }
         let d = self.depth(&items)?;
