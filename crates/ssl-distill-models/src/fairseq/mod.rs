@@ -41,6 +41,7 @@
 //! `masked_spec_embed`.
 
 mod cfg;
+mod conv_layers;
 mod pickle;
 mod resolve;
 
@@ -49,7 +50,8 @@ use std::path::Path;
 use burn::store::pytorch_reader::{DType, PytorchReader};
 use burn::tensor::Device;
 
-pub use self::cfg::{CfgSource, ConvLayer, FairseqCfg, parse_conv_layers};
+pub use self::cfg::{CfgSource, FairseqCfg};
+pub use self::conv_layers::{ConvLayer, parse_conv_layers};
 use self::resolve::{ResolveError, Shapes, resolve};
 use crate::config::SslConfig;
 use crate::error::LoadError;

@@ -139,26 +139,7 @@ pub fn resolve(shapes: &Shapes, cfg: &FairseqCfg, o: &FairseqOverrides) -> Resul
             (hidden / 64).max(1)
         }
     };
-    let (pos_key, pos) = ["encoder.pos_conv.0.weight_v", "encoder.pos_conv.0.weight"]
-        .into_iter()
-        .find_map(|k| shape(k).map(|s| (k, s)))
-        .ok_or(ResolveError::Infer(
-            "no `encoder.pos_conv.0.weight_v`".into(),
-        ))?;
-    if pos.len() != 3 || pos[1] == 0 {
-        return Err(ResolveError::Infer(format!("{pos_key} has shape {pos:?}")));
-    }
-    let groups = hidden / pos[1];
-    check("conv_pos", cfg.conv_pos, pos[2], pos_key, || {
-        format!("has shape {pos:?} (kernel {})", pos[2])
-    })?;
-    check(
-        "conv_pos_groups",
-        cfg.conv_pos_groups,
-        groups,
-        pos_key,
-        || format!("has shape {pos:?} ({groups} groups)"),
-    )?;
+    let (pos_kernel, groups) = pos_conv(shapes, cfg, hidden)?;
     let pre_ln = match (o.layer_norm_first, cfg.layer_norm_first) {
         (Some(p), _) | (None, Some(p)) => p,
         (None, None) => {
@@ -185,7 +166,7 @@ pub fn resolve(shapes: &Shapes, cfg: &FairseqCfg, o: &FairseqOverrides) -> Resul
     .with_feat_extract_norm(conv.norm)
     .with_conv_bias(conv.bias)
     .with_feat_proj_layer_norm(shapes.contains_key("layer_norm.weight"))
-    .with_num_conv_pos_embeddings(pos[2])
+    .with_num_conv_pos_embeddings(pos_kernel)
     .with_num_conv_pos_embedding_groups(groups)
     .with_do_stable_layer_norm(pre_ln)
     .with_mask_time_prob(if shapes.contains_key("mask_emb") {
@@ -218,6 +199,33 @@ pub fn resolve(shapes: &Shapes, cfg: &FairseqCfg, o: &FairseqOverrides) -> Resul
         preprocessor,
         inferred,
     })
+}
+
+/// The positional conv's kernel and groups, from `encoder.pos_conv.0.weight_v`
+/// `[hidden, hidden / groups, kernel]`, checked against `conv_pos` / `conv_pos_groups`.
+fn pos_conv(shapes: &Shapes, cfg: &FairseqCfg, hidden: usize) -> Result<(usize, usize)> {
+    let shape = |k: &str| shapes.get(k).cloned();
+    let (pos_key, pos) = ["encoder.pos_conv.0.weight_v", "encoder.pos_conv.0.weight"]
+        .into_iter()
+        .find_map(|k| shape(k).map(|s| (k, s)))
+        .ok_or(ResolveError::Infer(
+            "no `encoder.pos_conv.0.weight_v`".into(),
+        ))?;
+    if pos.len() != 3 || pos[1] == 0 {
+        return Err(ResolveError::Infer(format!("{pos_key} has shape {pos:?}")));
+    }
+    let groups = hidden / pos[1];
+    check("conv_pos", cfg.conv_pos, pos[2], pos_key, || {
+        format!("has shape {pos:?} (kernel {})", pos[2])
+    })?;
+    check(
+        "conv_pos_groups",
+        cfg.conv_pos_groups,
+        groups,
+        pos_key,
+        || format!("has shape {pos:?} ({groups} groups)"),
+    )?;
+    Ok((pos[2], groups))
 }
 
 /// The model family: declared (and checked against the tensors' markers) or inferred.
