@@ -166,7 +166,7 @@ pub enum LoadError {
         /// The checkpoint.
         path: PathBuf,
         /// The fairseq field.
-        field: String,
+        field: &'static str,
         /// Its declared value.
         declared: String,
         /// The tensor that contradicts it.

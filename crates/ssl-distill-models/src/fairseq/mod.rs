@@ -250,7 +250,7 @@ fn resolve_error(path: &Path, e: ResolveError) -> LoadError {
             found,
         } => LoadError::FairseqMismatch {
             path,
-            field: field.into(),
+            field,
             declared,
             tensor,
             found,

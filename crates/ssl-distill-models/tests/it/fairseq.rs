@@ -191,7 +191,7 @@ fn a_cfg_contradicting_the_tensors_names_both() {
             tensor,
             ..
         } => {
-            assert_eq!(field, "conv_pos");
+            assert_eq!(*field, "conv_pos");
             assert_eq!(declared, "32");
             assert_eq!(tensor, "encoder.pos_conv.0.weight_v");
         }
