@@ -16,7 +16,7 @@ seconds="${1:?usage: fuzz/run.sh SECONDS}"
 jobs="${JOBS:-1}"
 fuzz="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$fuzz"
-all_targets=(wav flac manifest_tsv manifest_jsonl hf_config safetensors recipe)
+all_targets=(wav flac manifest_tsv manifest_jsonl hf_config safetensors recipe fairseq_cfg)
 read -r -a targets <<< "${TARGETS:-${all_targets[*]}}"
 
 if ! cargo +nightly fuzz --version > /dev/null 2>&1; then

@@ -8,7 +8,7 @@ fuzz="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(dirname "$fuzz")"
 corpus="$fuzz/corpus"
 
-targets=(wav flac manifest_tsv manifest_jsonl hf_config safetensors recipe)
+targets=(wav flac manifest_tsv manifest_jsonl hf_config safetensors recipe fairseq_cfg)
 for t in "${targets[@]}"; do
     mkdir -p "$corpus/$t"
     if [[ -d "$fuzz/seeds/$t" ]]; then
@@ -61,6 +61,14 @@ copy recipe "$repo"/recipes/*.toml
 
 # The bad-input corpus of docs/hardening.md (tests/bad_inputs/, ~680 kB): each file goes to the
 # target of its format, so fuzzing starts from the known-bad cases as well as the good ones.
+# fairseq: the top-level pickle (data.pkl) of each zip fixture checkpoint (DictConfig with
+# unimportable classes, plain-dict cfg, a contradiction).
+for f in "$repo"/crates/ssl-distill-models/tests/fixtures/fairseq/*.pt; do
+    name="$(basename "$f" .pt)"
+    unzip -p "$f" "$name/data.pkl" > "$corpus/fairseq_cfg/$name.data.pkl" 2>/dev/null \
+        || rm -f "$corpus/fairseq_cfg/$name.data.pkl"
+done
+
 bad="$repo/tests/bad_inputs"
 if [[ -d "$bad" ]]; then
     mapfile -t files < <(find "$bad" -type f | sort)

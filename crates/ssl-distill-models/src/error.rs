@@ -146,6 +146,34 @@ pub enum LoadError {
         /// Values in the weights file.
         held: u128,
     },
+    /// A fairseq checkpoint's pickled configuration (`cfg` / `args`) has a field of the wrong
+    /// type or a value this crate does not implement.
+    #[error("{}: fairseq configuration field `{field}`: {reason}", path.display())]
+    FairseqConfig {
+        /// The checkpoint.
+        path: PathBuf,
+        /// The field (`cfg.model.encoder_attention_heads`, `args.arch`...).
+        field: String,
+        /// What is wrong with its value.
+        reason: String,
+    },
+    /// A fairseq checkpoint whose configuration contradicts its tensors.
+    #[error(
+        "{}: the configuration says `{field}` = {declared}, but tensor `{tensor}` {found}",
+        path.display()
+    )]
+    FairseqMismatch {
+        /// The checkpoint.
+        path: PathBuf,
+        /// The fairseq field.
+        field: &'static str,
+        /// Its declared value.
+        declared: String,
+        /// The tensor that contradicts it.
+        tensor: String,
+        /// What the tensor says.
+        found: String,
+    },
     /// A fairseq checkpoint whose architecture cannot be inferred from its tensors.
     #[error("{}: cannot infer the architecture: {reason}", path.display())]
     Infer {

@@ -7,7 +7,8 @@
 //!   WavLM's relative position bias, encoder layers), reused by students;
 //! - loading: [`load_checkpoint`], [`load_checkpoint_full`] (with the HuBERT head and the
 //!   [`Preprocessor`]), [`load_hf_state_dict`], [`LoadReport`];
-//! - fairseq: [`load_fairseq`] (architecture inferred from the tensors), [`HubertHead`];
+//! - fairseq: [`load_fairseq`] (architecture from the pickled `cfg` / `args`, checked against
+//!   the tensors and inferred from them where silent), [`read_fairseq_cfg`], [`HubertHead`];
 //! - export: [`export_hf`], [`hf_state_dict`];
 //! - errors: [`ConfigError`], [`LoadError`], [`ExportError`].
 
@@ -27,6 +28,10 @@ pub use config::{FeatExtractNorm, ModelKind, SslConfig};
 pub use encoder::{Encoder, EncoderConfig, EncoderOutput};
 pub use error::{ConfigError, ExportError, LoadError};
 pub use export::{export_hf, hf_state_dict};
+pub use fairseq::{
+    CfgSource, ConvLayer, FairseqCfg, parse_conv_layers, read_fairseq_cfg,
+    read_fairseq_preprocessor,
+};
 pub use fairseq::{
     FairseqCheckpoint, FairseqOverrides, HubertHead, infer_config, load_fairseq, read_pytorch,
 };

@@ -1,5 +1,6 @@
 //! Loading checkpoints: an HF directory with `config.json` + `model.safetensors`, or a fairseq
-//! `.pt` file (see [`crate::load_fairseq`]; the architecture is inferred from its tensors).
+//! `.pt` file (see [`crate::load_fairseq`]: the architecture and the input preprocessing come
+//! from its pickled configuration, and from its tensors where the configuration is silent).
 //!
 //! [`load_hf_state_dict`] is the single place where HF-named tensors enter a model: it strips
 //! the `hubert.` / `wav2vec2.` / `wavlm.` prefix of task checkpoints (`*ForCTC`,
@@ -106,8 +107,13 @@ pub struct Checkpoint {
     /// one: fairseq HuBERT checkpoints, and HF directories whose weights carry those tensors
     /// (this project's pretrained teachers do; `transformers` ignores them).
     pub head: Option<HubertHead>,
-    /// The input preprocessing (`preprocessor_config.json`; defaults for fairseq files).
+    /// The input preprocessing (`preprocessor_config.json`; a fairseq file's `task.normalize`
+    /// and `task.sample_rate`).
     pub preprocessor: Preprocessor,
+    /// For a fairseq file, the fields its configuration does not give and that were inferred
+    /// from its tensors ([`FairseqCheckpoint::inferred`](crate::FairseqCheckpoint)); empty for
+    /// an HF directory, whose `config.json` says everything.
+    pub inferred: Vec<&'static str>,
 }
 
 /// As [`load_checkpoint`], also returning the pretraining head and the preprocessing.
@@ -134,7 +140,8 @@ pub fn load_checkpoint_full(
                 model: ckpt.model,
                 report: ckpt.report,
                 head: ckpt.head,
-                preprocessor: Preprocessor::default(),
+                preprocessor: ckpt.preprocessor,
+                inferred: ckpt.inferred,
             });
         }
         return Err(LoadError::NotACheckpoint {
@@ -190,6 +197,7 @@ pub fn load_checkpoint_full(
         report,
         head,
         preprocessor,
+        inferred: Vec::new(),
     })
 }
 

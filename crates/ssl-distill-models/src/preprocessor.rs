@@ -1,5 +1,6 @@
-//! [`Preprocessor`]: what an HF model directory's `preprocessor_config.json` says about the
-//! input (HF `Wav2Vec2FeatureExtractor`): per-utterance normalisation and the sample rate.
+//! [`Preprocessor`]: what an HF model directory's `preprocessor_config.json` (HF
+//! `Wav2Vec2FeatureExtractor`), or a fairseq checkpoint's `task` configuration, says about the
+//! input: per-utterance normalisation and the sample rate.
 
 use std::path::Path;
 
@@ -25,12 +26,23 @@ impl Default for Preprocessor {
 }
 
 impl Preprocessor {
-    /// Reads `model_dir/preprocessor_config.json`; the defaults when the file is absent.
+    /// Reads `model_dir/preprocessor_config.json`; the defaults when the file is absent. Given
+    /// a fairseq `.pt` file instead of a directory, its configuration's `normalize` and
+    /// `sample_rate` ([`read_fairseq_preprocessor`](crate::read_fairseq_preprocessor)).
     ///
     /// # Errors
     /// [`ConfigError::Io`], [`ConfigError::Json`] for an unreadable file or invalid JSON,
-    /// [`ConfigError::Unsupported`] for a `sampling_rate` that is not a positive integer.
+    /// [`ConfigError::Unsupported`] for a `sampling_rate` that is not a positive integer;
+    /// [`ConfigError::Invalid`] for a fairseq file that cannot be read (the reason says why).
     pub fn read(model_dir: &Path) -> Result<Self, ConfigError> {
+        if model_dir.is_file() && model_dir.extension().is_some_and(|e| e == "pt") {
+            return crate::fairseq::read_fairseq_preprocessor(model_dir).map_err(|e| {
+                ConfigError::Invalid {
+                    path: model_dir.into(),
+                    reason: e.to_string(),
+                }
+            });
+        }
         let path = model_dir.join("preprocessor_config.json");
         let mut pre = Self::default();
         if !path.exists() {

@@ -151,3 +151,69 @@ fn inspect_prints_the_architecture() {
     );
     assert!(stdout.contains("rel. pos.:   320 buckets"), "{stdout}");
 }
+
+#[test]
+fn inspect_prints_a_fairseq_files_declared_heads_and_family() {
+    let fairseq = model_dir("fairseq");
+    let res = run(&[
+        "inspect",
+        "--model",
+        fairseq.join("wav2vec2_args.pt").to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    // `args.arch = "wav2vec2"`, `encoder_attention_heads = 4` (32 wide: the guess would be 1).
+    assert!(
+        stdout.contains("family:      wav2vec2 (Wav2Vec2Model)\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("2 layers x 32 wide, 4 heads, FFN 64, post-LN\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("config:      fairseq `args` (argparse Namespace), model `wav2vec2`"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("inferred:    nothing"), "{stdout}");
+    // WavLM's official dict has no sample rate; the Large-style HuBERT normalises its input.
+    let res = run(&[
+        "inspect",
+        "--model",
+        fairseq.join("wavlm_dict.pt").to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(
+        stdout.contains("inferred:    sample_rate (not in the file's configuration)"),
+        "{stdout}"
+    );
+    let res = run(&[
+        "inspect",
+        "--model",
+        fairseq.join("hubert_large_cfg.pt").to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&res.stdout);
+    assert!(
+        stdout.contains("input:       16000 Hz, normalize true,"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("4 heads, FFN 64, pre-LN\n"), "{stdout}");
+}
+
+#[test]
+fn inspect_refuses_a_fairseq_cfg_that_contradicts_its_tensors() {
+    let path = model_dir("fairseq").join("contradicts_conv_pos.pt");
+    let res = run(&["inspect", "--model", path.to_str().unwrap()]);
+    assert_one_line_error(
+        &res,
+        &[
+            "contradicts_conv_pos.pt",
+            "conv_pos",
+            "encoder.pos_conv.0.weight_v",
+        ],
+    );
+}

@@ -1,20 +1,32 @@
-//! fairseq checkpoints (`.pt`) of HuBERT, wav2vec 2.0 and WavLM.
+//! fairseq checkpoints (`.pt`) of HuBERT, wav2vec 2.0 and WavLM, as fairseq writes them.
 //!
 //! The tensors are read with burn's PyTorch reader under the top-level key `model` (a plain
-//! state dict works too). fairseq's `cfg` is an omegaconf object that cannot be read here, so
-//! the architecture is **inferred from tensor names and shapes** ([`infer_config`]):
+//! state dict works too). The configuration pickled beside them is read by a small pickle
+//! interpreter ([`FairseqCfg`], see the `cfg` module): `cfg` as an omegaconf `DictConfig`
+//! (sections `model` and `task`), `cfg` as a plain dict (WavLM's official files), or `args` as
+//! an `argparse.Namespace` (2020 files); objects of classes that cannot be imported
+//! (`task_state`'s `Dictionary`, meters, optimizer state) are skipped. Each field comes from
+//! the configuration when it says it, and is checked against the tensors
+//! ([`LoadError::FairseqMismatch`] names both on a contradiction); only what the file does not
+//! say is inferred from tensor names and shapes, and [`FairseqCheckpoint::inferred`] lists it:
 //!
-//! | field | from |
-//! |---|---|
-//! | family | `self_attn.relative_attention_bias` / `grep_linear` → WavLM; `quantizer` / `project_q` → wav2vec 2.0; `label_embs_concat` / `final_proj` → HuBERT; else HuBERT |
-//! | widths, layers, FFN | `post_extract_proj`, `encoder.layers.N`, `fc1` shapes |
-//! | conv stack | `feature_extractor.conv_layers.N.0.weight` shapes; strides from kernels (10→5, else 2) |
-//! | extractor norm, conv bias | `conv_layers.N.2.1.weight` → layer norm, `conv_layers.0.2.weight` → group norm; `.0.bias` |
-//! | positional conv | `encoder.pos_conv.0.weight_v` shape: kernel and groups |
-//! | heads | **not in the tensors**: `hidden / 64` (right for every published Base and Large) |
-//! | pre-LN | **not in the tensors**: true iff the extractor uses layer norm (as every published Large model) |
+//! | field (HF) | declared by (fairseq) | inferred from the tensors when absent |
+//! |---|---|---|
+//! | family | `model._name` / `args.arch` (`hubert*`, `wav2vec2*`, `wavlm*`); `relative_position_embedding` → WavLM | `self_attn.relative_attention_bias` / `grep_linear` → WavLM; `quantizer` / `project_q` → wav2vec 2.0; else HuBERT |
+//! | `hidden_size`, `num_hidden_layers`, `intermediate_size` | `encoder_embed_dim`, `encoder_layers`, `encoder_ffn_embed_dim` (checked) | `post_extract_proj`, `encoder.layers.N`, `fc1` shapes |
+//! | `num_attention_heads` | `encoder_attention_heads` | `hidden / 64` (right for every published Base and Large) |
+//! | `do_stable_layer_norm` | `layer_norm_first` | true iff the extractor uses layer norm (as every published Large model) |
+//! | `feat_extract_norm` | `extractor_mode` `default` → group, `layer_norm` → layer (checked) | `conv_layers.N.2.1.weight` → layer norm, `conv_layers.0.2.weight` → group norm |
+//! | `conv_dim`, `conv_kernel` | `conv_feature_layers` (checked) | `feature_extractor.conv_layers.N.0.weight` shapes |
+//! | `conv_stride` | `conv_feature_layers` | 5 for a kernel of 10, else 2 |
+//! | `conv_bias` | `conv_bias` (checked) | `conv_layers.0.0.bias` |
+//! | `num_conv_pos_embeddings`, `…_groups` | `conv_pos`, `conv_pos_groups` (checked) | `encoder.pos_conv.0.weight_v` shape |
+//! | `num_buckets`, `max_bucket_distance` | `num_buckets` (checked), `max_distance` | `relative_attention_bias` shape; 800 |
+//! | `do_normalize`, `sampling_rate` | `task.normalize`, `task.sample_rate` (flat in `args` / WavLM) | `do_stable_layer_norm`; 16000 |
 //!
-//! [`FairseqOverrides`] replaces what cannot be inferred. HuBERT's pretraining head
+//! `activation_fn` other than `gelu`, and WavLM without `gru_rel_pos` or
+//! `relative_position_embedding`, are refused ([`LoadError::FairseqConfig`]).
+//! [`FairseqOverrides`] replaces any of heads, pre-LN and strides. HuBERT's pretraining head
 //! (`final_proj`, `label_embs_concat`) is returned as [`HubertHead`] for the discriminative loss.
 //!
 //! Renaming to HF names (one ordered table, most specific first):
@@ -28,25 +40,36 @@
 //! `feed_forward.intermediate_dense.`; `fc2.` → `feed_forward.output_dense.`; `mask_emb` →
 //! `masked_spec_embed`.
 
+mod cfg;
+mod conv_layers;
+mod pickle;
+mod resolve;
+
 use std::path::Path;
 
 use burn::store::pytorch_reader::{DType, PytorchReader};
 use burn::tensor::Device;
 
-use crate::config::{FeatExtractNorm, ModelKind, SslConfig};
+pub use self::cfg::{CfgSource, FairseqCfg};
+pub use self::conv_layers::{ConvLayer, parse_conv_layers};
+use self::resolve::{ResolveError, Shapes, resolve};
+use crate::config::SslConfig;
 use crate::error::LoadError;
-use crate::load::{LoadReport, load_hf_state_dict};
+use crate::load::{LoadReport, load_hf_state_dict_with, unused_allowlist};
 use crate::model::SslModel;
+use crate::preprocessor::Preprocessor;
 use crate::state::{FloatKind, StateDict, StateTensor, floats_from_le_bytes};
 
-/// What a fairseq checkpoint's tensors cannot tell.
+/// What to use instead of a fairseq checkpoint's configuration (or of the guesses from its
+/// tensors, when it has none). Each set field wins over the file.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FairseqOverrides {
-    /// Attention heads (default: `hidden / 64`).
+    /// Attention heads (default: `encoder_attention_heads`, else `hidden / 64`).
     pub num_attention_heads: Option<usize>,
-    /// Pre-LN encoder, fairseq `layer_norm_first` (default: true iff layer-norm extractor).
+    /// Pre-LN encoder, fairseq `layer_norm_first` (default: the file's, else true iff
+    /// layer-norm extractor).
     pub layer_norm_first: Option<bool>,
-    /// Conv strides (default: 5 for a kernel of 10, else 2).
+    /// Conv strides (default: `conv_feature_layers`'s, else 5 for a kernel of 10, else 2).
     pub conv_stride: Option<Vec<usize>>,
 }
 
@@ -64,8 +87,17 @@ pub struct HubertHead {
 /// A loaded fairseq checkpoint.
 #[derive(Debug)]
 pub struct FairseqCheckpoint {
-    /// The inferred (and overridden) architecture.
+    /// The architecture: declared by the file's configuration, inferred where it is silent,
+    /// and overridden.
     pub config: SslConfig,
+    /// The input preprocessing the configuration declares (`task.normalize`,
+    /// `task.sample_rate`).
+    pub preprocessor: Preprocessor,
+    /// What the file's configuration declares.
+    pub cfg: FairseqCfg,
+    /// The fairseq fields the configuration does not give and that were inferred from the
+    /// tensors (`encoder_attention_heads`, `normalize`...), in the order they were settled.
+    pub inferred: Vec<&'static str>,
     /// The model.
     pub model: SslModel,
     /// What was loaded and ignored.
@@ -114,8 +146,11 @@ pub fn read_pytorch(path: &Path, top_level_key: Option<&str>) -> Result<StateDic
 /// Loads a fairseq `.pt` checkpoint of HuBERT, wav2vec 2.0 or WavLM onto `device`.
 ///
 /// # Errors
-/// Reading errors, [`LoadError::Infer`] when the tensors do not describe a supported model, and
-/// every error of [`load_hf_state_dict`] (missing, unexpected, wrongly shaped tensors).
+/// Reading errors ([`LoadError::Pytorch`] for an unreadable file or pickle),
+/// [`LoadError::FairseqConfig`] for a configuration field of the wrong type or an unsupported
+/// value, [`LoadError::FairseqMismatch`] when the configuration contradicts the tensors,
+/// [`LoadError::Infer`] when the tensors do not describe a supported model, and every error of
+/// [`load_hf_state_dict_with`] (missing, unexpected, wrongly shaped tensors).
 pub fn load_fairseq(
     path: impl AsRef<Path>,
     overrides: &FairseqOverrides,
@@ -126,42 +161,114 @@ pub fn load_fairseq(
         Ok(d) if !d.is_empty() => d,
         _ => read_pytorch(path, None)?,
     };
-    let config = infer_config(&raw, overrides).map_err(|reason| LoadError::Infer {
-        path: path.into(),
-        reason,
-    })?;
+    let cfg = cfg::read_cfg(path)?;
+    let shapes: Shapes = raw
+        .iter()
+        .map(|(k, t)| (k.clone(), t.shape.clone()))
+        .collect();
+    let resolved = resolve(&shapes, &cfg, overrides).map_err(|e| resolve_error(path, e))?;
+    let config = resolved.config;
     let mut dict: StateDict = raw.into_iter().map(|(k, v)| (rename(&k), v)).collect();
-    let head = match (
-        dict.remove("final_proj.weight"),
-        dict.remove("final_proj.bias"),
-        dict.remove("label_embs_concat"),
-    ) {
-        (Some(w), Some(b), Some(e)) => Some(HubertHead {
-            final_proj_weight: w,
-            final_proj_bias: b,
-            label_embs: e,
-        }),
-        (w, b, e) => {
-            // Put back whatever half-head there is so the report lists it.
-            for (k, v) in [
-                ("final_proj.weight", w),
-                ("final_proj.bias", b),
-                ("label_embs_concat", e),
-            ] {
-                if let Some(v) = v {
-                    dict.insert(k.into(), v);
-                }
-            }
-            None
-        }
-    };
+    let head = take_head(&mut dict);
     let mut model = config.init(device);
-    let report = load_hf_state_dict(&mut model, dict, path, device)?;
+    let report = load_hf_state_dict_with(
+        &mut model,
+        dict,
+        path,
+        device,
+        unused_allowlist(config.kind),
+    )?;
     Ok(FairseqCheckpoint {
         config,
+        preprocessor: resolved.preprocessor,
+        cfg,
+        inferred: resolved.inferred,
         model,
         report,
         head,
+    })
+}
+
+/// The input preprocessing of the fairseq checkpoint at `path`: its configuration's
+/// `normalize` and `sample_rate`, or what [`load_fairseq`] infers (reads tensor shapes only).
+///
+/// # Errors
+/// As [`load_fairseq`], before the model is built.
+pub fn read_fairseq_preprocessor(path: &Path) -> Result<Preprocessor, LoadError> {
+    let fail = |e: burn::store::pytorch_reader::PytorchError| LoadError::Pytorch {
+        path: path.into(),
+        message: e.to_string(),
+    };
+    let reader = match PytorchReader::with_top_level_key(path, "model") {
+        Ok(r) if !r.is_empty() => r,
+        _ => PytorchReader::new(path).map_err(fail)?,
+    };
+    let shapes: Shapes = reader
+        .tensors()
+        .iter()
+        .map(|(k, t)| (k.clone(), t.shape().to_vec()))
+        .collect();
+    let cfg = cfg::read_cfg(path)?;
+    let resolved =
+        resolve(&shapes, &cfg, &FairseqOverrides::default()).map_err(|e| resolve_error(path, e))?;
+    Ok(resolved.preprocessor)
+}
+
+/// Reads the configuration of the fairseq checkpoint at `path` without loading the model.
+///
+/// # Errors
+/// [`LoadError::Pytorch`] for an unreadable file or pickle, [`LoadError::FairseqConfig`] for a
+/// field of the wrong type.
+pub fn read_fairseq_cfg(path: impl AsRef<Path>) -> Result<FairseqCfg, LoadError> {
+    cfg::read_cfg(path.as_ref())
+}
+
+impl FairseqCfg {
+    /// The configuration in a checkpoint's top-level pickle (the bytes of a zip checkpoint's
+    /// `data.pkl`, or a plain pickle); `source` names it in errors.
+    ///
+    /// # Errors
+    /// As [`read_fairseq_cfg`].
+    pub fn from_pickle(bytes: &[u8], source: &Path) -> Result<Self, LoadError> {
+        cfg::cfg_from_pickle(bytes, source)
+    }
+}
+
+fn resolve_error(path: &Path, e: ResolveError) -> LoadError {
+    let path = path.into();
+    match e {
+        ResolveError::Infer(reason) => LoadError::Infer { path, reason },
+        ResolveError::Unsupported { field, reason } => LoadError::FairseqConfig {
+            path,
+            field: field.into(),
+            reason,
+        },
+        ResolveError::Mismatch {
+            field,
+            declared,
+            tensor,
+            found,
+        } => LoadError::FairseqMismatch {
+            path,
+            field,
+            declared,
+            tensor,
+            found,
+        },
+    }
+}
+
+/// Removes HuBERT's pretraining head from `dict` when all of it is there (a half head stays,
+/// so the load report lists it).
+fn take_head(dict: &mut StateDict) -> Option<HubertHead> {
+    let keys = ["final_proj.weight", "final_proj.bias", "label_embs_concat"];
+    if !keys.iter().all(|k| dict.contains_key(*k)) {
+        return None;
+    }
+    Some(HubertHead {
+        final_proj_weight: dict.remove(keys[0])?,
+        final_proj_bias: dict.remove(keys[1])?,
+        label_embs: dict.remove(keys[2])?,
     })
 }
 
@@ -211,99 +318,27 @@ fn rename(key: &str) -> String {
     out
 }
 
-/// The architecture a fairseq state dict describes (see the module docs).
+/// The architecture a fairseq state dict describes when no configuration comes with it (see
+/// the module docs).
 ///
 /// # Errors
 /// A sentence saying which tensor is missing or malformed.
 pub fn infer_config(dict: &StateDict, overrides: &FairseqOverrides) -> Result<SslConfig, String> {
-    let shape = |k: &str| dict.get(k).map(|t| t.shape.clone());
-    let has = |pred: &dyn Fn(&str) -> bool| dict.keys().any(|k| pred(k));
-    let kind = if has(&|k| k.contains("relative_attention_bias") || k.contains("grep_linear")) {
-        ModelKind::Wavlm
-    } else if has(&|k| k.starts_with("quantizer.") || k.starts_with("project_q.")) {
-        // Before HuBERT: wav2vec 2.0 checkpoints have a `final_proj` too.
-        ModelKind::Wav2vec2
-    } else {
-        // `label_embs_concat` / `final_proj` (HuBERT's head), or no family marker at all.
-        ModelKind::Hubert
-    };
-    let proj = shape("post_extract_proj.weight")
-        .ok_or("no `post_extract_proj.weight`: not a fairseq HuBERT/wav2vec2/WavLM checkpoint")?;
-    let (hidden, conv_out) = (proj[0], proj[1]);
-    let mut conv_dim = Vec::new();
-    let mut conv_kernel = Vec::new();
-    while let Some(s) = shape(&format!(
-        "feature_extractor.conv_layers.{}.0.weight",
-        conv_dim.len()
-    )) {
-        if s.len() != 3 {
-            return Err(format!(
-                "conv layer {} weight has shape {s:?}",
-                conv_dim.len()
-            ));
-        }
-        conv_dim.push(s[0]);
-        conv_kernel.push(s[2]);
+    let shapes: Shapes = dict
+        .iter()
+        .map(|(k, t)| (k.clone(), t.shape.clone()))
+        .collect();
+    match resolve(&shapes, &FairseqCfg::default(), overrides) {
+        Ok(r) => Ok(r.config),
+        Err(ResolveError::Infer(reason)) => Err(reason),
+        Err(other) => Err(format!("{other:?}")),
     }
-    if conv_dim.is_empty() || conv_dim.last() != Some(&conv_out) {
-        return Err(
-            "the conv feature extractor's layers are missing or do not match post_extract_proj"
-                .into(),
-        );
-    }
-    let conv_stride = overrides.conv_stride.clone().unwrap_or_else(|| {
-        conv_kernel
-            .iter()
-            .map(|&k| if k == 10 { 5 } else { 2 })
-            .collect()
-    });
-    let layer_norm_extractor = dict.contains_key("feature_extractor.conv_layers.0.2.1.weight");
-    let mut num_layers = 0;
-    while dict.contains_key(&format!("encoder.layers.{num_layers}.fc1.weight")) {
-        num_layers += 1;
-    }
-    let ffn = shape("encoder.layers.0.fc1.weight").ok_or("no `encoder.layers.0.fc1.weight`")?[0];
-    let pos = shape("encoder.pos_conv.0.weight_v")
-        .or_else(|| shape("encoder.pos_conv.0.weight"))
-        .ok_or("no `encoder.pos_conv.0.weight_v`")?;
-    let heads = overrides
-        .num_attention_heads
-        .unwrap_or((hidden / 64).max(1));
-    let mut config = SslConfig::new(
-        kind,
-        hidden,
-        num_layers,
-        heads,
-        ffn,
-        conv_dim,
-        conv_kernel,
-        conv_stride,
-    )
-    .with_feat_extract_norm(if layer_norm_extractor {
-        FeatExtractNorm::Layer
-    } else {
-        FeatExtractNorm::Group
-    })
-    .with_conv_bias(dict.contains_key("feature_extractor.conv_layers.0.0.bias"))
-    .with_feat_proj_layer_norm(dict.contains_key("layer_norm.weight"))
-    .with_num_conv_pos_embeddings(pos[2])
-    .with_num_conv_pos_embedding_groups(hidden / pos[1].max(1))
-    .with_do_stable_layer_norm(overrides.layer_norm_first.unwrap_or(layer_norm_extractor))
-    .with_mask_time_prob(if dict.contains_key("mask_emb") {
-        0.05
-    } else {
-        0.0
-    });
-    if let Some(s) = shape("encoder.layers.0.self_attn.relative_attention_bias.weight") {
-        config.num_buckets = s[0];
-    }
-    config.validate()?;
-    Ok(config)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{FeatExtractNorm, ModelKind};
 
     /// A fairseq-named state dict with the given shapes (zeros).
     fn dict(shapes: &[(&str, &[usize])]) -> StateDict {
