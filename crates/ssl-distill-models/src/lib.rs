@@ -8,13 +8,16 @@
 //! - loading: [`load_checkpoint`], [`load_checkpoint_full`] (with the HuBERT head and the
 //!   [`Preprocessor`]), [`load_hf_state_dict`], [`LoadReport`];
 //! - fairseq: [`load_fairseq`] (architecture inferred from the tensors), [`HubertHead`];
+//! - extraction: [`Extractor`] (the checkpoint's preprocessing, batching of unequal lengths)
+//!   over any [`Backbone`] → [`Features`];
 //! - export: [`export_hf`], [`hf_state_dict`];
-//! - errors: [`ConfigError`], [`LoadError`], [`ExportError`].
+//! - errors: [`ConfigError`], [`LoadError`], [`ExtractError`], [`ExportError`].
 
 mod config;
 mod encoder;
 mod error;
 mod export;
+mod extract;
 mod fairseq;
 mod load;
 mod model;
@@ -25,8 +28,9 @@ mod weights;
 
 pub use config::{FeatExtractNorm, ModelKind, SslConfig};
 pub use encoder::{Encoder, EncoderConfig, EncoderOutput};
-pub use error::{ConfigError, ExportError, LoadError};
+pub use error::{ConfigError, ExportError, ExtractError, LoadError};
 pub use export::{export_hf, hf_state_dict};
+pub use extract::{Backbone, Extractor, Features};
 pub use fairseq::{
     FairseqCheckpoint, FairseqOverrides, HubertHead, infer_config, load_fairseq, read_pytorch,
 };
