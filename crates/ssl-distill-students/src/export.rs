@@ -98,6 +98,34 @@ impl Student {
     /// preprocessing with it (see [`crate::student_preprocessor`]). `dir` must not exist or be
     /// empty; it is written under a temporary name and renamed into place.
     ///
+    /// ```
+    /// use burn::tensor::Device;
+    /// use ssl_distill_models::{Preprocessor, SslConfig};
+    /// use ssl_distill_students::{
+    ///     FbankFrontEndConfig, FrontEndConfig, HeadConfig, Student, StudentConfig,
+    ///     StudentError, student_preprocessor,
+    /// };
+    ///
+    /// let device = Device::flex();
+    /// let backbone = SslConfig { feat_proj_layer_norm: false, ..SslConfig::tiny() };
+    /// let head = HeadConfig::Prediction { num_targets: 1, d_target: 32 };
+    /// let student = StudentConfig::new(backbone, head)
+    ///     .with_front_end(FrontEndConfig::Fbank(FbankFrontEndConfig::new().with_channels(8)))
+    ///     .init(&device)?;
+    /// let tmp = tempfile::tempdir()?;
+    /// // HF has no Fbank front-end ...
+    /// let refused = student.export_hf(tmp.path().join("hf"));
+    /// assert!(matches!(refused, Err(StudentError::NotHfExportable { .. })));
+    /// // ... so it goes to this project's format, preprocessing included.
+    /// let dir = tmp.path().join("student");
+    /// let pre = Preprocessor { do_normalize: true, ..Preprocessor::default() };
+    /// student.export_dir(&dir, &pre)?;
+    /// let back = Student::load(&dir, &device)?;
+    /// assert_eq!(back.config(), student.config());
+    /// assert_eq!(student_preprocessor(&dir)?, pre);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// [`StudentError::Io`] (also when `dir` exists and is not empty), [`StudentError::Weights`].
     pub fn export_dir(
