@@ -429,8 +429,11 @@ mod tests {
         let mut mask = vec![false; 4000];
         mask.resize(8000, true);
         let out = model.forward(
-            SslInput::new(Tensor::from_data(TensorData::new(padded, [1, 8000]), &device))
-                .with_padding_mask(Tensor::from_data(TensorData::new(mask, [1, 8000]), &device)),
+            SslInput::new(Tensor::from_data(
+                TensorData::new(padded, [1, 8000]),
+                &device,
+            ))
+            .with_padding_mask(Tensor::from_data(TensorData::new(mask, [1, 8000]), &device)),
         );
         let frames = model.num_frames(4000);
         let cut = out.hidden_states[2].clone().narrow(1, 0, frames);
@@ -462,8 +465,12 @@ mod tests {
             assert_eq!(d, 0.0);
         }
         let means = all.mean();
-        let h: Vec<f32> = all.hidden_states[1].clone().into_data().to_vec().unwrap();
-        let m: Vec<f32> = means[1].clone().into_data().to_vec().unwrap();
+        let h: Vec<f32> = all.hidden_states[1]
+            .clone()
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
+        let m: Vec<f32> = means[1].clone().into_data().try_into_vec::<f32>().unwrap();
         for (j, &got) in m.iter().enumerate() {
             let want = h.iter().skip(j).step_by(32).sum::<f32>() / all.frames as f32;
             assert!((got - want).abs() < 1e-5, "{got} vs {want}");

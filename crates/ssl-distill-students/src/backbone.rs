@@ -115,7 +115,7 @@ mod tests {
                 .map(|&n| {
                     Tensor::<1>::random([n], Distribution::Uniform(-0.3, 0.3), &device)
                         .into_data()
-                        .to_vec()
+                        .try_into_vec::<f32>()
                         .unwrap()
                 })
                 .collect();

@@ -138,7 +138,12 @@ impl Student {
             path: path.into(),
             source,
         };
-        if dir.exists() && std::fs::read_dir(dir).map_err(|e| io(dir, e))?.next().is_some() {
+        if dir.exists()
+            && std::fs::read_dir(dir)
+                .map_err(|e| io(dir, e))?
+                .next()
+                .is_some()
+        {
             return Err(io(
                 dir,
                 std::io::Error::new(

@@ -145,7 +145,11 @@ fn read_weights(path: &Path, states: usize) -> Result<Vec<f32>> {
 }
 
 /// The tensors of one utterance under their keys (without the `<utt-id>/` prefix).
-fn utterance_tensors(f: &Features, layers: &[usize], output: &Output) -> Vec<(String, StateTensor)> {
+fn utterance_tensors(
+    f: &Features,
+    layers: &[usize],
+    output: &Output,
+) -> Vec<(String, StateTensor)> {
     let frames = |t: burn::tensor::Tensor<2>| StateTensor::from_tensor(t.unsqueeze_dim::<3>(0));
     let pooled = |t: burn::tensor::Tensor<1>| StateTensor::from_tensor(t.unsqueeze_dim::<2>(0));
     if let Some(weights) = &output.weights {
@@ -157,7 +161,12 @@ fn utterance_tensors(f: &Features, layers: &[usize], output: &Output) -> Vec<(St
         return vec![("weighted_sum".into(), t)];
     }
     let mut out: Vec<(String, StateTensor)> = match output.pool {
-        Pool::None => f.hidden_states.iter().cloned().map(frames).collect::<Vec<_>>(),
+        Pool::None => f
+            .hidden_states
+            .iter()
+            .cloned()
+            .map(frames)
+            .collect::<Vec<_>>(),
         Pool::Mean => f.mean().into_iter().map(pooled).collect(),
     }
     .into_iter()
@@ -250,7 +259,12 @@ fn utterance_ids(manifest: &Manifest) -> Result<Vec<String>> {
     let dirs: Vec<Vec<Component<'_>>> = manifest
         .utterances
         .iter()
-        .map(|u| u.path.parent().map(|p| p.components().collect()).unwrap_or_default())
+        .map(|u| {
+            u.path
+                .parent()
+                .map(|p| p.components().collect())
+                .unwrap_or_default()
+        })
         .collect();
     let mut common = dirs.first().cloned().unwrap_or_default();
     for d in dirs.iter().skip(1) {
@@ -269,7 +283,11 @@ fn utterance_ids(manifest: &Manifest) -> Result<Vec<String>> {
                 i + 1
             ),
             None => {
-                let rel = u.path.strip_prefix(&base).unwrap_or(&u.path).with_extension("");
+                let rel = u
+                    .path
+                    .strip_prefix(&base)
+                    .unwrap_or(&u.path)
+                    .with_extension("");
                 let parts: Vec<String> = rel
                     .components()
                     .map(|c| c.as_os_str().to_string_lossy().into_owned())
@@ -384,7 +402,13 @@ fn corpus(
             let features = extractor.extract(&waves, upstream.device())?;
             for ((index, samples), f) in rows.iter().zip(&features) {
                 let tensors = utterance_tensors(f, layers, output);
-                writer.add(&ids[*index], &paths[*index], f.frames, samples.len(), tensors)?;
+                writer.add(
+                    &ids[*index],
+                    &paths[*index],
+                    f.frames,
+                    samples.len(),
+                    tensors,
+                )?;
                 bar.inc(1);
             }
         }
@@ -470,13 +494,20 @@ mod tests {
     fn weights_from_a_report_or_a_list() {
         let tmp = tempfile::tempdir().unwrap();
         let report = tmp.path().join("probe-sid.json");
-        std::fs::write(&report, r#"{"task": "sid", "layer_weights": [0.25, 0.5, 0.25]}"#).unwrap();
+        std::fs::write(
+            &report,
+            r#"{"task": "sid", "layer_weights": [0.25, 0.5, 0.25]}"#,
+        )
+        .unwrap();
         assert_eq!(read_weights(&report, 3).unwrap(), [0.25, 0.5, 0.25]);
         let list = tmp.path().join("w.json");
         std::fs::write(&list, "[1, 0]").unwrap();
         assert_eq!(read_weights(&list, 2).unwrap(), [1.0, 0.0]);
         let err = read_weights(&list, 3).unwrap_err().to_string();
-        assert!(err.contains("w.json") && err.contains("3 hidden states"), "{err}");
+        assert!(
+            err.contains("w.json") && err.contains("3 hidden states"),
+            "{err}"
+        );
         std::fs::write(&list, r#"{"x": 1}"#).unwrap();
         assert!(read_weights(&list, 2).is_err());
     }

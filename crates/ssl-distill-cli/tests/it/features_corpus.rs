@@ -24,7 +24,12 @@ fn demo_clips(n: usize) -> Vec<PathBuf> {
         .map(|e| e.unwrap().path())
         .collect();
     clips.sort();
-    assert!(clips.len() >= n, "{} clips in {}", clips.len(), dir.display());
+    assert!(
+        clips.len() >= n,
+        "{} clips in {}",
+        clips.len(),
+        dir.display()
+    );
     clips.truncate(n);
     clips
 }
@@ -84,7 +89,7 @@ fn alone(
     let input = Tensor::<2>::from_data(TensorData::new(wave, [1, len]), &Device::flex());
     forward(SslInput::new(input))
         .into_iter()
-        .map(|h| h.into_data().to_vec::<f32>().unwrap())
+        .map(|h| h.into_data().try_into_vec::<f32>().unwrap())
         .collect()
 }
 
@@ -136,8 +141,7 @@ fn a_100_utterance_manifest_equals_one_by_one_runs() {
     let entries = index(&out);
     assert_eq!(entries.len(), 100);
     let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("features.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(out.join("features.json")).unwrap()).unwrap();
     assert_eq!(summary["utterances"], 100);
     assert_eq!(summary["preprocessor"]["do_normalize"], true);
     assert!(summary["shards"].as_u64().unwrap() > 1, "{summary}");
@@ -166,9 +170,11 @@ fn a_100_utterance_manifest_equals_one_by_one_runs() {
         }
     }
     assert!(
-        std::fs::read_dir(tmp.path())
+        std::fs::read_dir(tmp.path()).unwrap().all(|e| !e
             .unwrap()
-            .all(|e| !e.unwrap().file_name().to_string_lossy().contains(".tmp-")),
+            .file_name()
+            .to_string_lossy()
+            .contains(".tmp-")),
         "a temporary directory was left behind"
     );
 }
@@ -185,7 +191,12 @@ fn pooled_and_weighted_features_of_a_group_norm_teacher() {
     let lines: Vec<(PathBuf, Option<String>)> = clips
         .iter()
         .enumerate()
-        .flat_map(|(i, c)| [(c.clone(), Some(format!("a/{i}"))), (c.clone(), Some(format!("b/{i}")))])
+        .flat_map(|(i, c)| {
+            [
+                (c.clone(), Some(format!("a/{i}"))),
+                (c.clone(), Some(format!("b/{i}"))),
+            ]
+        })
         .collect();
     let manifest = tmp.path().join("twice.jsonl");
     write_manifest(&manifest, &lines);
@@ -198,7 +209,11 @@ fn pooled_and_weighted_features_of_a_group_norm_teacher() {
     ]);
     let report = tmp.path().join("probe-sid.json");
     let weights = [0.2f32, 0.3, 0.5];
-    std::fs::write(&report, serde_json::json!({ "layer_weights": weights }).to_string()).unwrap();
+    std::fs::write(
+        &report,
+        serde_json::json!({ "layer_weights": weights }).to_string(),
+    )
+    .unwrap();
     let summed = tmp.path().join("summed");
     #[rustfmt::skip]
     succeeds(&[
@@ -264,10 +279,21 @@ fn pooled_and_weighted_features_of_a_group_norm_teacher() {
         "--weighted-sum",
         report.to_str().unwrap(),
     ]);
-    assert_one_line_error(&res, &["probe-sid.json", "2 layer weights", "3 hidden states"]);
+    assert_one_line_error(
+        &res,
+        &["probe-sid.json", "2 layer weights", "3 hidden states"],
+    );
     let res = run(&["features", "--model", t, "--data", m]);
     assert_one_line_error(&res, &["--out"]);
-    let res = run(&["features", "--model", t, "--data", m, "--out", pooled.to_str().unwrap()]);
+    let res = run(&[
+        "features",
+        "--model",
+        t,
+        "--data",
+        m,
+        "--out",
+        pooled.to_str().unwrap(),
+    ]);
     assert_one_line_error(&res, &["pooled", "not empty"]);
 }
 
@@ -328,7 +354,10 @@ fn bad_audio_follows_skip_bad_audio() {
                 .unwrap();
         let skipped = summary["skipped"].as_array().unwrap();
         assert_eq!(skipped.len(), 1);
-        assert!(skipped[0]["error"].as_str().unwrap().contains(needle), "{summary}");
+        assert!(
+            skipped[0]["error"].as_str().unwrap().contains(needle),
+            "{summary}"
+        );
     }
 }
 
@@ -345,7 +374,9 @@ fn write_students(dir: &Path) -> [(PathBuf, &'static str); 2] {
         d_target: 32,
     };
     let fbank = StudentConfig::new(backbone.clone(), head.clone())
-        .with_front_end(FrontEndConfig::Fbank(FbankFrontEndConfig::new().with_channels(8)))
+        .with_front_end(FrontEndConfig::Fbank(
+            FbankFrontEndConfig::new().with_channels(8),
+        ))
         .init(&device)
         .unwrap();
     let mut gated = StudentConfig::new(backbone, head)
@@ -427,10 +458,9 @@ fn students_load_and_export_to_their_own_format() {
             assets().join("demo-corpus").to_str().unwrap(), "--out", probe.to_str().unwrap(),
             "--epochs", "1",
         ]);
-        let report: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(probe.join("probe-sid.json")).unwrap(),
-        )
-        .unwrap();
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(probe.join("probe-sid.json")).unwrap())
+                .unwrap();
         assert_eq!(report["upstream"]["kind"], "student");
     }
     // An explicit --format student, and a refusal to write into a non-empty directory.

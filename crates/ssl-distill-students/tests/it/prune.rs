@@ -270,11 +270,19 @@ fn own_format_export_holds_what_hf_cannot() {
         student.export_dir(&dir, &pre).unwrap();
         let back = Student::load(&dir, &device).unwrap();
         assert_eq!(back.config(), student.config());
-        assert_eq!(ssl_distill_students::student_preprocessor(&dir).unwrap(), pre);
+        assert_eq!(
+            ssl_distill_students::student_preprocessor(&dir).unwrap(),
+            pre
+        );
         let x = wave(1, 6000, &device);
         let a = student.forward(SslInput::new(x.clone()));
         let b = back.forward(SslInput::new(x));
-        for (ha, hb) in a.backbone.hidden_states.into_iter().zip(b.backbone.hidden_states) {
+        for (ha, hb) in a
+            .backbone
+            .hidden_states
+            .into_iter()
+            .zip(b.backbone.hidden_states)
+        {
             assert_eq!(max_diff(ha, hb), 0.0, "{name}");
         }
         let err = student.export_dir(&dir, &pre).unwrap_err().to_string();
