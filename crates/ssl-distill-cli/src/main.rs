@@ -28,7 +28,7 @@ enum Command {
     Fbank(cmd::fbank::FbankArgs),
     /// Kaldi MFCCs of one audio file (key `mfcc`, `[frames, ceps]`).
     Mfcc(cmd::fbank::MfccArgs),
-    /// Hidden states of a teacher (HF directory) on one audio file.
+    /// Hidden states of a teacher or student on one audio file or a corpus (sharded + index).
     Features(cmd::features::FeaturesArgs),
     /// Architecture, parameter count and loaded/ignored tensors of a checkpoint.
     Inspect(cmd::inspect::InspectArgs),
@@ -36,7 +36,8 @@ enum Command {
     Corpus(cmd::corpus::CorpusArgs),
     /// Distil a student from a teacher with a recipe (recipes/*.toml).
     Distill(cmd::distill::DistillArgs),
-    /// A student's backbone as an HF model directory (transformers' AutoModel loads it).
+    /// A student as an HF model directory (transformers' AutoModel loads it), or in this
+    /// project's format when HF cannot hold it.
     Export(cmd::export::ExportArgs),
     /// Pretrain a HuBERT teacher by masked prediction of k-means units (recipes/mini-hubert.toml).
     Pretrain(cmd::pretrain::PretrainArgs),

@@ -184,6 +184,33 @@ pub enum LoadError {
     },
 }
 
+/// Features that cannot be extracted ([`crate::Extractor`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExtractError {
+    /// An utterance gives no frame.
+    #[error(
+        "utterance {index}: {samples} samples is shorter than the model's receptive field (no frame)"
+    )]
+    TooShort {
+        /// Its position in the input.
+        index: usize,
+        /// Its length in samples.
+        samples: usize,
+    },
+    /// A hidden state the model does not have.
+    #[error("hidden state {layer} does not exist: the model has hidden states 0..={}", available - 1)]
+    Layer {
+        /// The index asked for.
+        layer: usize,
+        /// The model's number of hidden states, `L + 1`.
+        available: usize,
+    },
+    /// An empty list of hidden states.
+    #[error("no hidden state to extract: the list of layers is empty")]
+    NoLayers,
+}
+
 /// An HF directory that cannot be written.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

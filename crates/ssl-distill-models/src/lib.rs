@@ -9,13 +9,16 @@
 //!   [`Preprocessor`]), [`load_hf_state_dict`], [`LoadReport`];
 //! - fairseq: [`load_fairseq`] (architecture from the pickled `cfg` / `args`, checked against
 //!   the tensors and inferred from them where silent), [`read_fairseq_cfg`], [`HubertHead`];
+//! - extraction: [`Extractor`] (the checkpoint's preprocessing, batching of unequal lengths)
+//!   over any [`Backbone`] → [`Features`];
 //! - export: [`export_hf`], [`hf_state_dict`];
-//! - errors: [`ConfigError`], [`LoadError`], [`ExportError`].
+//! - errors: [`ConfigError`], [`LoadError`], [`ExtractError`], [`ExportError`].
 
 mod config;
 mod encoder;
 mod error;
 mod export;
+mod extract;
 mod fairseq;
 mod load;
 mod model;
@@ -26,8 +29,9 @@ mod weights;
 
 pub use config::{FeatExtractNorm, ModelKind, SslConfig};
 pub use encoder::{Encoder, EncoderConfig, EncoderOutput};
-pub use error::{ConfigError, ExportError, LoadError};
+pub use error::{ConfigError, ExportError, ExtractError, LoadError};
 pub use export::{export_hf, hf_state_dict};
+pub use extract::{Backbone, Extractor, Features};
 pub use fairseq::{
     CfgSource, ConvLayer, FairseqCfg, parse_conv_layers, read_fairseq_cfg,
     read_fairseq_preprocessor,

@@ -199,20 +199,8 @@ pub fn analyze(
         source: manifest.source.clone(),
         utterances: manifest.utterances[..n].to_vec(),
     };
-    let dataset = |normalize| {
-        AudioDataset::new(
-            subset.clone(),
-            DatasetConfig {
-                normalize,
-                ..DatasetConfig::default()
-            },
-        )
-    };
-    let model_data = dataset(model.normalize())?;
-    let teacher_data = match teacher {
-        Some(t) if t.normalize() != model.normalize() => Some(dataset(t.normalize())?),
-        _ => None,
-    };
+    // Raw samples: each upstream normalises as its own preprocessing says.
+    let model_data = AudioDataset::new(subset.clone(), DatasetConfig::default())?;
     let mut feats = CalibrationFeatures::new(true);
     let mut teacher_feats = CalibrationFeatures::new(true);
     let calibration = |e| ProbeError::InvalidOption {
@@ -232,10 +220,7 @@ pub fn analyze(
             .add(&model.hidden_states(&item.samples), None)
             .map_err(calibration)?;
         if let Some(t) = teacher {
-            let samples = match &teacher_data {
-                Some(d) => d.load(i, 0)?.samples,
-                None => item.samples,
-            };
+            let samples = item.samples;
             let tf = t.num_frames(samples.len());
             if tf != frames {
                 return Err(ProbeError::FrameMismatch {

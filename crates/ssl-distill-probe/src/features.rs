@@ -107,8 +107,8 @@ impl FeatureSet {
     }
 }
 
-/// Runs `upstream` on every utterance (resampled to 16 kHz, normalised if the upstream says
-/// so) and keeps its hidden states as `pooling` says; also returns the per-layer statistics of
+/// Runs `upstream` on every utterance (resampled to 16 kHz, then normalised by the upstream if
+/// its preprocessing says so) and keeps its hidden states as `pooling` says; also returns the per-layer statistics of
 /// all frames. `progress(done, total)` is called after each utterance.
 ///
 /// # Errors
@@ -123,13 +123,8 @@ pub fn extract(
         source: Default::default(),
         utterances: utterances.to_vec(),
     };
-    let dataset = AudioDataset::new(
-        manifest,
-        DatasetConfig {
-            normalize: upstream.normalize(),
-            ..DatasetConfig::default()
-        },
-    )?;
+    // Raw samples: the upstream normalises (Upstream::hidden_states).
+    let dataset = AudioDataset::new(manifest, DatasetConfig::default())?;
     let (states, dim) = (upstream.num_hidden_states(), upstream.hidden_size());
     let mut acc = StatsAcc {
         sum: vec![0.0; states * dim],

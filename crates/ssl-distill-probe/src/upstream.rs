@@ -1,14 +1,19 @@
 //! [`Upstream`]: anything that gives hidden states for a batch of waveforms, a teacher
 //! ([`SslModel`] from an HF directory or a fairseq `.pt` file) or a distilled student directory
-//! (`student.json` + `model.safetensors`), loaded by [`load_upstream`].
+//! (`student.json` + `model.safetensors`), loaded by [`load_upstream`]. Its features go through
+//! `ssl_distill_models::Extractor`, which applies the checkpoint's preprocessing (per-utterance
+//! normalisation, batching of unequal lengths); an `Upstream` is itself a
+//! [`ssl_distill_models::Backbone`].
 
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
-use burn::tensor::{Bool, Device, Tensor, TensorData};
+use burn::tensor::{Bool, Device, Tensor};
 use serde::{Deserialize, Serialize};
-use ssl_distill_models::{Preprocessor, SslInput, SslModel, load_checkpoint_full};
-use ssl_distill_students::{STUDENT_CONFIG_FILE, Student};
+use ssl_distill_models::{
+    Backbone, Extractor, Preprocessor, SslInput, SslModel, SslOutput, load_checkpoint_full,
+};
+use ssl_distill_students::{STUDENT_CONFIG_FILE, Student, student_preprocessor};
 
 use crate::error::ProbeError;
 
@@ -35,7 +40,7 @@ pub struct Upstream {
     path: PathBuf,
     kind: UpstreamKind,
     model: Model,
-    normalize: bool,
+    preprocessor: Preprocessor,
     hidden_size: usize,
     num_layers: usize,
     device: Device,
@@ -56,9 +61,9 @@ pub struct UpstreamOutput {
 /// - a directory with `config.json`, or a `.pt` file, is a teacher
 ///   ([`ssl_distill_models::load_checkpoint_full`]).
 ///
-/// Input normalisation: a teacher's `preprocessor_config.json` (`do_normalize`); for a student,
-/// its directory's `preprocessor_config.json` if present, else `recipe.data.normalize` in its
-/// `student.json`, else its teacher's (`teacher.path` in `student.json`), else none.
+/// Input preprocessing: a teacher's `preprocessor_config.json` (`do_normalize`); for a student,
+/// [`student_preprocessor`] (its directory's `preprocessor_config.json` if present, else
+/// `recipe.data.normalize` in its `student.json`, else its teacher's, else none).
 ///
 /// # Errors
 /// [`ProbeError::NotFound`], [`ProbeError::NotAnUpstream`], and the loaders' errors
@@ -73,12 +78,12 @@ pub fn load_upstream(path: impl AsRef<Path>, device: &Device) -> Result<Upstream
         let student = Student::load(path, &device)?;
         let backbone = &student.config().backbone;
         let (hidden_size, num_layers) = (backbone.hidden_size, backbone.num_hidden_layers);
-        let normalize = student_normalize(path)?;
+        let preprocessor = student_preprocessor(path)?;
         return Ok(Upstream {
             path: path.into(),
             kind: UpstreamKind::Student,
             model: Model::Student(Box::new(student.no_grad())),
-            normalize,
+            preprocessor,
             hidden_size,
             num_layers,
             device,
@@ -96,39 +101,12 @@ pub fn load_upstream(path: impl AsRef<Path>, device: &Device) -> Result<Upstream
     Ok(Upstream {
         path: path.into(),
         kind: UpstreamKind::Teacher,
-        normalize: checkpoint.preprocessor.do_normalize,
+        preprocessor: checkpoint.preprocessor,
         hidden_size: checkpoint.config.hidden_size,
         num_layers: checkpoint.config.num_hidden_layers,
         model: Model::Teacher(Box::new(checkpoint.model.no_grad())),
         device,
     })
-}
-
-/// A student's input normalisation (see [`load_upstream`]).
-fn student_normalize(dir: &Path) -> Result<bool, ProbeError> {
-    let read_error = |e: ssl_distill_models::ConfigError| {
-        ProbeError::Teacher(ssl_distill_models::LoadError::Config(e))
-    };
-    if dir.join("preprocessor_config.json").exists() {
-        return Ok(Preprocessor::read(dir).map_err(read_error)?.do_normalize);
-    }
-    // student.json was parsed by Student::load already; its extra keys are optional.
-    let json: serde_json::Value = std::fs::read_to_string(dir.join(STUDENT_CONFIG_FILE))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
-    if let Some(n) = json["recipe"]["data"]["normalize"].as_bool() {
-        return Ok(n);
-    }
-    if let Some(teacher) = json["teacher"]["path"].as_str() {
-        let teacher = Path::new(teacher);
-        if teacher.is_dir() && teacher.join("preprocessor_config.json").exists() {
-            return Ok(Preprocessor::read(teacher)
-                .map_err(read_error)?
-                .do_normalize);
-        }
-    }
-    Ok(false)
 }
 
 impl Upstream {
@@ -142,9 +120,21 @@ impl Upstream {
         self.kind
     }
 
-    /// Whether each waveform is normalised to zero mean and unit variance before the model.
+    /// Whether each waveform is normalised to zero mean and unit variance before the model
+    /// ([`Upstream::hidden_states`] and [`Upstream::extractor`] do it).
     pub fn normalize(&self) -> bool {
-        self.normalize
+        self.preprocessor.do_normalize
+    }
+
+    /// The input preprocessing (normalisation, sample rate).
+    pub fn preprocessor(&self) -> Preprocessor {
+        self.preprocessor
+    }
+
+    /// An [`Extractor`] over this upstream with its preprocessing: every hidden state, batches
+    /// of 8 (change with its `with_*` methods).
+    pub fn extractor(&self) -> Extractor<'_, Self> {
+        Extractor::new(self, self.preprocessor)
     }
 
     /// Width of the hidden states.
@@ -186,18 +176,15 @@ impl Upstream {
     ///   `[batch, samples]` (`true` = padded)
     /// - output: see [`UpstreamOutput`]
     pub fn forward(&self, input: SslInput) -> UpstreamOutput {
-        let out = match &self.model {
-            Model::Teacher(m) => m.forward(input),
-            Model::Student(s) => s.forward(input).backbone,
-        };
+        let out = Backbone::forward_until(self, input, usize::MAX);
         UpstreamOutput {
             hidden_states: out.hidden_states,
             frame_mask: out.frame_mask,
         }
     }
 
-    /// The hidden states of one utterance (already resampled to 16 kHz and normalised if
-    /// [`Upstream::normalize`]), each `[1, frames, hidden]`.
+    /// The hidden states of one utterance (resampled to the preprocessor's rate, not yet
+    /// normalised: normalised here if [`Upstream::normalize`]), each `[1, frames, hidden]`.
     ///
     /// # Panics
     /// If `wave` is shorter than the receptive field (see [`Upstream::num_frames`]).
@@ -207,10 +194,42 @@ impl Upstream {
             "{} samples give no frame",
             wave.len()
         );
-        let input = Tensor::<2>::from_data(
-            TensorData::new(wave.to_vec(), [1, wave.len()]),
-            &self.device,
-        );
-        self.forward(SslInput::new(input)).hidden_states
+        let features = self
+            .extractor()
+            .extract(&[wave], &self.device)
+            .unwrap_or_else(|e| panic!("{e}"));
+        features
+            .into_iter()
+            .flat_map(|f| f.hidden_states)
+            .map(|h| h.unsqueeze_dim::<3>(0))
+            .collect()
+    }
+}
+
+impl Backbone for Upstream {
+    fn forward_until(&self, input: SslInput, k: usize) -> SslOutput {
+        match &self.model {
+            Model::Teacher(m) => Backbone::forward_until(m.as_ref(), input, k),
+            Model::Student(s) => Backbone::forward_until(s.as_ref(), input, k),
+        }
+    }
+
+    fn num_frames(&self, samples: usize) -> usize {
+        Upstream::num_frames(self, samples)
+    }
+
+    fn num_hidden_states(&self) -> usize {
+        Upstream::num_hidden_states(self)
+    }
+
+    fn hidden_size(&self) -> usize {
+        self.hidden_size
+    }
+
+    fn padding_invariant(&self) -> bool {
+        match &self.model {
+            Model::Teacher(m) => Backbone::padding_invariant(m.as_ref()),
+            Model::Student(s) => Backbone::padding_invariant(s.as_ref()),
+        }
     }
 }

@@ -110,8 +110,13 @@ pub enum StudentError {
         /// The missing tensors.
         keys: Vec<String>,
     },
+    /// A `preprocessor_config.json` that cannot be read (the source names the file).
+    #[error(transparent)]
+    Preprocessor(#[from] ssl_distill_models::ConfigError),
     /// A (pruned) student that no HF model class can hold.
-    #[error("cannot export to HF: {reason}; keep it in this project's format (Student::save)")]
+    #[error(
+        "cannot export to HF: {reason}; export it in this project's format (Student::export_dir)"
+    )]
     NotHfExportable {
         /// Why (e.g. layers of different FFN widths, fewer heads than the width implies).
         reason: String,

@@ -1,15 +1,19 @@
-//! Export of a student's backbone to an HF model directory (`HubertModel` / `WavLMModel`),
-//! through `ssl_distill_models::export_hf`.
+//! Export of a student's backbone: to an HF model directory (`HubertModel` / `WavLMModel`)
+//! through `ssl_distill_models::export_hf`, or, for a student HF cannot hold, to this
+//! project's own directory format ([`Student::export_dir`]).
 //!
 //! HF's classes build every layer from one `num_attention_heads` and one `intermediate_size`
-//! and require `hidden_size = num_attention_heads × head_dim`. A physically pruned student
-//! ([`crate::Student::prune`]) therefore exports only when every layer kept all its heads and
-//! all layers kept the same FFN width; pruned conv channels are fine (`conv_dim` is per layer
-//! in HF). Any other pruned student stays in this project's format (`Student::save`).
+//! and require `hidden_size = num_attention_heads × head_dim`, and have no Fbank front-end. A
+//! physically pruned student ([`crate::Student::prune`]) therefore exports to HF only when every
+//! layer kept all its heads and all layers kept the same FFN width; pruned conv channels are fine
+//! (`conv_dim` is per layer in HF). Any other student exports with [`Student::export_dir`]:
+//! `student.json` + `model.safetensors` ([`Student::save`]) + the `preprocessor_config.json` it
+//! was trained with, which `ssl_distill_probe::load_upstream` (so `ssl-distill features`,
+//! `probe`, `analyze`) and [`Student::load`] read.
 
 use std::path::Path;
 
-use ssl_distill_models::{SslConfig, export_hf};
+use ssl_distill_models::{Preprocessor, SslConfig, export_hf};
 
 use crate::error::StudentError;
 use crate::front_end::FrontEndConfig;
@@ -85,5 +89,101 @@ impl Student {
                 source: std::io::Error::other(other.to_string()),
             },
         })
+    }
+
+    /// Writes the student in this project's format at `dir`, for students HF cannot hold (see
+    /// [`Student::hf_config`]) or any other: [`Student::save`]'s `student.json` and
+    /// `model.safetensors` (heads included), and a `preprocessor_config.json` saying
+    /// `preprocessor` (HF `Wav2Vec2FeatureExtractor` fields), so the directory carries its input
+    /// preprocessing with it (see [`crate::student_preprocessor`]). `dir` must not exist or be
+    /// empty; it is written under a temporary name and renamed into place.
+    ///
+    /// ```
+    /// use burn::tensor::Device;
+    /// use ssl_distill_models::{Preprocessor, SslConfig};
+    /// use ssl_distill_students::{
+    ///     FbankFrontEndConfig, FrontEndConfig, HeadConfig, Student, StudentConfig,
+    ///     StudentError, student_preprocessor,
+    /// };
+    ///
+    /// let device = Device::flex();
+    /// let backbone = SslConfig { feat_proj_layer_norm: false, ..SslConfig::tiny() };
+    /// let head = HeadConfig::Prediction { num_targets: 1, d_target: 32 };
+    /// let student = StudentConfig::new(backbone, head)
+    ///     .with_front_end(FrontEndConfig::Fbank(FbankFrontEndConfig::new().with_channels(8)))
+    ///     .init(&device)?;
+    /// let tmp = tempfile::tempdir()?;
+    /// // HF has no Fbank front-end ...
+    /// let refused = student.export_hf(tmp.path().join("hf"));
+    /// assert!(matches!(refused, Err(StudentError::NotHfExportable { .. })));
+    /// // ... so it goes to this project's format, preprocessing included.
+    /// let dir = tmp.path().join("student");
+    /// let pre = Preprocessor { do_normalize: true, ..Preprocessor::default() };
+    /// student.export_dir(&dir, &pre)?;
+    /// let back = Student::load(&dir, &device)?;
+    /// assert_eq!(back.config(), student.config());
+    /// assert_eq!(student_preprocessor(&dir)?, pre);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`StudentError::Io`] (also when `dir` exists and is not empty), [`StudentError::Weights`].
+    pub fn export_dir(
+        &self,
+        dir: impl AsRef<Path>,
+        preprocessor: &Preprocessor,
+    ) -> Result<(), StudentError> {
+        let dir = dir.as_ref();
+        let io = |path: &Path, source| StudentError::Io {
+            path: path.into(),
+            source,
+        };
+        if dir.exists()
+            && std::fs::read_dir(dir)
+                .map_err(|e| io(dir, e))?
+                .next()
+                .is_some()
+        {
+            return Err(io(
+                dir,
+                std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "directory exists and is not empty",
+                ),
+            ));
+        }
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let parent = dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+        let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        let written = self.save(&tmp).and_then(|()| {
+            let path = tmp.join("preprocessor_config.json");
+            let json = serde_json::json!({
+                "feature_extractor_type": "Wav2Vec2FeatureExtractor",
+                "feature_size": 1,
+                "sampling_rate": preprocessor.sampling_rate,
+                "padding_value": 0.0,
+                "padding_side": "right",
+                "do_normalize": preprocessor.do_normalize,
+                "return_attention_mask": true,
+            });
+            let text = serde_json::to_string_pretty(&json).expect("JSON values serialize");
+            std::fs::write(&path, text).map_err(|e| io(&path, e))?;
+            if dir.exists() {
+                std::fs::remove_dir(dir).map_err(|e| io(dir, e))?;
+            }
+            std::fs::rename(&tmp, dir).map_err(|e| io(dir, e))
+        });
+        if written.is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        written
     }
 }

@@ -12,9 +12,13 @@
 //!   [`PruneGates`]), the expected size ([`SizeModel`], [`Student::expected_params`]),
 //!   physical pruning ([`Student::prune`]) to per-layer shapes ([`LayerShape`]);
 //! - [`Student::init_from_teacher`], [`Student::copy_teacher`]; files: [`Student::save`],
-//!   [`Student::load`]; HF export: [`Student::export_hf`];
+//!   [`Student::load`]; HF export: [`Student::export_hf`], else this project's format:
+//!   [`Student::export_dir`];
+//! - extraction: `Student` is an `ssl_distill_models::Backbone`; its input preprocessing:
+//!   [`student_preprocessor`];
 //!   errors: [`StudentError`].
 
+mod backbone;
 mod checkpoint;
 mod error;
 mod export;
@@ -25,6 +29,7 @@ pub mod prune;
 mod student;
 mod teacher_init;
 
+pub use backbone::student_preprocessor;
 pub use checkpoint::{STUDENT_CONFIG_FILE, STUDENT_WEIGHTS_FILE};
 pub use error::StudentError;
 pub use front_end::{FbankFrontEnd, FbankFrontEndConfig, FrontEndConfig, grad_mult};

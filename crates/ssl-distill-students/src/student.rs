@@ -414,7 +414,7 @@ impl Student {
         input: SslInput,
         teacher_layers: Option<&[Tensor<3>]>,
     ) -> StudentOutput {
-        let backbone = self.forward_backbone(input);
+        let backbone = self.forward_backbone(input, usize::MAX);
         let last = || {
             backbone
                 .hidden_states
@@ -454,8 +454,8 @@ impl Student {
     }
 
     /// Front-end (with the gradient multiplier), feature projection (time-masked when the input
-    /// has a time mask, as `SslModel::forward`) and encoder.
-    fn forward_backbone(&self, input: SslInput) -> SslOutput {
+    /// has a time mask, as `SslModel::forward`) and encoder up to and including layer `until`.
+    pub(crate) fn forward_backbone(&self, input: SslInput, until: usize) -> SslOutput {
         let SslInput {
             wave,
             padding_mask,
@@ -483,7 +483,7 @@ impl Student {
         let out = self.backbone.encoder.forward_until_gated(
             projected,
             frame_mask.as_ref(),
-            usize::MAX,
+            until,
             &layer_gates,
         );
         SslOutput {

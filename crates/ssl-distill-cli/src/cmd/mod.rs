@@ -7,6 +7,7 @@ pub mod distill;
 pub mod export;
 pub mod fbank;
 pub mod features;
+pub mod features_out;
 pub mod inspect;
 pub mod pipeline;
 pub mod pretrain;

@@ -1,4 +1,5 @@
-//! `ssl-distill features` / `inspect` on the models crate's parity fixtures.
+//! `ssl-distill features` / `inspect` on the models crate's parity fixtures; `features` over a
+//! corpus (`features_corpus.rs`).
 
 use std::path::PathBuf;
 

@@ -7,6 +7,7 @@ mod distill;
 mod faults;
 mod fbank;
 mod features;
+mod features_corpus;
 mod pretrain;
 mod probe;
 mod prune;

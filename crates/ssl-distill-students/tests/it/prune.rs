@@ -248,6 +248,54 @@ fn hf_export_needs_uniform_layers_with_every_head() {
     assert!(d <= 1e-5, "{d}");
 }
 
+/// What HF cannot hold (heads pruned unevenly, an Fbank front-end) exports to this project's
+/// format: the same student back, with its preprocessing; a non-empty directory is refused.
+#[test]
+fn own_format_export_holds_what_hf_cannot() {
+    let device = Device::flex();
+    let tmp = tempfile::tempdir().unwrap();
+    let pruned = gated_student(false, PruneConfig::new(), 3).prune().unwrap();
+    device.seed(8);
+    let fbank = crate::util::tiny_fbank_student().init(&device).unwrap();
+    let pre = ssl_distill_models::Preprocessor {
+        do_normalize: true,
+        ..Default::default()
+    };
+    for (name, student) in [("pruned", &pruned), ("fbank", &fbank)] {
+        assert!(matches!(
+            student.export_hf(tmp.path().join(format!("{name}-hf"))),
+            Err(StudentError::NotHfExportable { .. })
+        ));
+        let dir = tmp.path().join(name);
+        student.export_dir(&dir, &pre).unwrap();
+        let back = Student::load(&dir, &device).unwrap();
+        assert_eq!(back.config(), student.config());
+        assert_eq!(
+            ssl_distill_students::student_preprocessor(&dir).unwrap(),
+            pre
+        );
+        let x = wave(1, 6000, &device);
+        let a = student.forward(SslInput::new(x.clone()));
+        let b = back.forward(SslInput::new(x));
+        for (ha, hb) in a
+            .backbone
+            .hidden_states
+            .into_iter()
+            .zip(b.backbone.hidden_states)
+        {
+            assert_eq!(max_diff(ha, hb), 0.0, "{name}");
+        }
+        let err = student.export_dir(&dir, &pre).unwrap_err().to_string();
+        assert!(err.contains("not empty") && err.contains(name), "{err}");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary directories left behind");
+}
+
 #[test]
 fn pruning_rejects_what_it_cannot_do_exactly() {
     let mut wavlm = tiny_cnn_student();
