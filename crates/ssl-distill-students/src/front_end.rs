@@ -24,7 +24,6 @@ use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::tensor::{Bool, Device, Tensor, TensorData, activation::gelu};
 use ssl_distill_audio::{Fbank, FbankConfig, FeatureError};
 use ssl_distill_models::SslConfig;
-use ssl_distill_models::nn::conv_matmul::conv1d_module_time_major;
 
 use crate::error::StudentError;
 
@@ -272,15 +271,14 @@ impl FbankFrontEnd {
     /// - `features`: `[batch, fbank_frames, bins]` → `[batch, frames, conv_out]`
     pub fn subsample(&self, features: Tensor<3>) -> Tensor<3> {
         let last = self.conv_layers.len().saturating_sub(1);
-        let mut x = features;
+        let mut x = features.swap_dims(1, 2);
         for (i, conv) in self.conv_layers.iter().enumerate() {
-            // Time-major all the way: each conv is one matrix product (see `conv_matmul`).
-            x = conv1d_module_time_major(conv, x);
+            x = conv.forward(x);
             if i < last {
                 x = gelu(x);
             }
         }
-        x
+        x.swap_dims(1, 2)
     }
 }
 
