@@ -491,7 +491,7 @@ def make_configs():
     case("config-bad-preprocessor", features("configs/bad-preprocessor"),
          "configs/bad-preprocessor/preprocessor_config.json", "sampling_rate", "negative sampling_rate")
     case("config-missing-dir", features("configs/no-such-model"), "configs/no-such-model",
-         "no such file or directory", "the model directory does not exist")
+         "does not exist", "the model directory does not exist")
     case("config-probe", "probe --model configs/missing-field --task ks --data good --out {out}",
          "configs/missing-field/config.json", "required key `hidden_size`", "`probe` on a broken config")
 
