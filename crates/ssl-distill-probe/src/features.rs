@@ -8,9 +8,10 @@
 //! hidden`), which is all a mean-pooling probe needs: the weighted sum and the per-layer
 //! standardisation are affine, so they commute with the mean.
 
-use ssl_distill_audio::{AudioDataset, DatasetConfig, Manifest, Utterance};
+use ssl_distill_audio::{AudioDataset, DatasetConfig, Manifest, Utterance, normalize};
 
 use crate::error::ProbeError;
+use crate::task::{Crop, LabelledSet};
 use crate::upstream::Upstream;
 
 /// What is kept per utterance.
@@ -119,17 +120,58 @@ pub fn extract(
     pooling: Pooling,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(FeatureSet, LayerStats), ProbeError> {
+    let out = extract_clips(upstream, utterances, &[], pooling, false, progress)?;
+    Ok((out.features, out.stats))
+}
+
+/// What [`extract_set`] gives.
+#[derive(Debug, Clone)]
+pub struct Extracted {
+    /// The features of the utterances kept.
+    pub features: FeatureSet,
+    /// Per-layer statistics of their frames.
+    pub stats: LayerStats,
+    /// Indices (into the set's utterances) of the items of `features`, in order.
+    pub kept: Vec<usize>,
+}
+
+/// [`extract`] of a task's split: each utterance cropped as [`LabelledSet::crops`] says (after
+/// resampling, before normalisation) and, with `skip_bad`, utterances that fail to decode or
+/// give no frame left out (the others' indices in [`Extracted::kept`]).
+///
+/// # Errors
+/// As [`extract`], unless `skip_bad`.
+pub fn extract_set(
+    upstream: &Upstream,
+    set: &LabelledSet,
+    pooling: Pooling,
+    skip_bad: bool,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Extracted, ProbeError> {
+    extract_clips(
+        upstream,
+        &set.utterances,
+        &set.crops,
+        pooling,
+        skip_bad,
+        progress,
+    )
+}
+
+fn extract_clips(
+    upstream: &Upstream,
+    utterances: &[Utterance],
+    crops: &[Option<Crop>],
+    pooling: Pooling,
+    skip_bad: bool,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Extracted, ProbeError> {
     let manifest = Manifest {
         source: Default::default(),
         utterances: utterances.to_vec(),
     };
-    let dataset = AudioDataset::new(
-        manifest,
-        DatasetConfig {
-            normalize: upstream.normalize(),
-            ..DatasetConfig::default()
-        },
-    )?;
+    // Normalised here, after the crop.
+    let dataset = AudioDataset::new(manifest, DatasetConfig::default())?;
     let (states, dim) = (upstream.num_hidden_states(), upstream.hidden_size());
     let mut acc = StatsAcc {
         sum: vec![0.0; states * dim],
@@ -143,15 +185,34 @@ pub fn extract(
         data: Vec::with_capacity(utterances.len()),
         pooling,
     };
+    let mut kept = Vec::with_capacity(utterances.len());
     for (i, utt) in utterances.iter().enumerate() {
-        let item = dataset.load(i, 0)?;
-        if upstream.num_frames(item.samples.len()) == 0 {
+        let mut samples = match dataset.load(i, 0) {
+            Ok(item) => item.samples,
+            Err(_) if skip_bad => {
+                progress(i + 1, utterances.len());
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(crop) = crops.get(i).copied().flatten() {
+            let end = (crop.start + crop.len).min(samples.len());
+            samples = samples[crop.start.min(end)..end].to_vec();
+        }
+        if upstream.normalize() {
+            normalize(&mut samples);
+        }
+        if upstream.num_frames(samples.len()) == 0 {
+            if skip_bad {
+                progress(i + 1, utterances.len());
+                continue;
+            }
             return Err(ProbeError::TooShort {
                 path: utt.path.clone(),
-                samples: item.samples.len(),
+                samples: samples.len(),
             });
         }
-        let hidden = upstream.hidden_states(&item.samples);
+        let hidden = upstream.hidden_states(&samples);
         let frames = hidden[0].dims()[1];
         let mut data = Vec::with_capacity(states * dim * frames);
         for (l, h) in hidden.into_iter().enumerate() {
@@ -186,9 +247,14 @@ pub fn extract(
         acc.count += frames;
         set.frames.push(frames);
         set.data.push(data);
+        kept.push(i);
         progress(i + 1, utterances.len());
     }
-    Ok((set, acc.finish()))
+    Ok(Extracted {
+        features: set,
+        stats: acc.finish(),
+        kept,
+    })
 }
 
 #[cfg(test)]

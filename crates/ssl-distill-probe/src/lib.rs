@@ -2,17 +2,22 @@
 //!
 //! # Modules
 //! - upstreams: [`load_upstream`] → [`Upstream`] (teacher or student), [`UpstreamOutput`];
-//! - tasks: [`Task`], [`read_task`] → [`TaskData`] ([`LabelledSet`] per split);
-//! - features: [`extract`] → [`FeatureSet`] ([`Pooling`]), [`LayerStats`];
+//! - tasks: [`Task`] (PR, SID, KS, ASR), [`read_task`] / [`read_task_with`] ([`DataOptions`])
+//!   → [`TaskData`] ([`LabelledSet`] per split) from a directory in one of four [`Layout`]s
+//!   (synthetic corpus, Speech Commands, VoxCeleb1, LibriSpeech; [`detect_layout`]),
+//!   [`Lexicon`] (PR on LibriSpeech), [`normalize_transcript`] (ASR);
+//! - features: [`extract`], [`extract_set`] → [`FeatureSet`] ([`Pooling`]), [`LayerStats`];
 //! - probes: [`WeightedSum`], [`BiLstm`], [`PrHead`], [`PooledHead`]; [`run_probe`] with a
 //!   [`ProbeConfig`] ([`Budget`]) → [`ProbeReport`];
-//! - metrics: [`edit_distance`], [`phone_error_rate`], [`ctc_greedy_decode`], [`accuracy`];
+//! - metrics: [`edit_distance`], [`phone_error_rate`], [`word_error_rate`],
+//!   [`ctc_greedy_decode`], [`accuracy`];
 //! - analysis: [`analyze`] with an [`AnalysisConfig`] → [`CkaReport`], [`cross_cka`]; plots:
 //!   [`plot::heatmap_png`], [`plot::dendrogram_png`];
 //! - errors: [`ProbeError`].
 
 mod analyze;
 mod ctc;
+mod data;
 mod error;
 mod features;
 mod heads;
@@ -20,6 +25,7 @@ mod lstm;
 mod metrics;
 pub mod plot;
 mod probe;
+mod report;
 mod task;
 mod upstream;
 mod weighted_sum;
@@ -29,16 +35,24 @@ pub use analyze::{
     analyze, cross_cka,
 };
 pub use error::ProbeError;
-pub use features::{FeatureSet, LayerStats, Pooling, extract};
+pub use features::{Extracted, FeatureSet, LayerStats, Pooling, extract, extract_set};
 pub use heads::{
     PooledHead, PooledHeadConfig, PrBody, PrHead, PrHeadConfig, PrSequence, PrTransformer,
 };
 pub use lstm::{BiLstm, BiLstmConfig, BiLstmLayer, LstmCell};
-pub use metrics::{accuracy, ctc_greedy_decode, edit_distance, phone_error_rate};
-pub use probe::{
-    Budget, DataInfo, EpochRecord, ProbeConfig, ProbeEvent, ProbeReport, Timing, UpstreamInfo,
-    run_probe,
+pub use data::{
+    DataOptions, LIBRISPEECH_SPLITS, Layout, Lexicon, SILENCE, SPEECH_COMMANDS_CLASSES, UNKNOWN,
+    detect_layout, read_task, read_task_with,
 };
-pub use task::{BLANK, LabelledSet, Task, TaskData, read_task};
+pub use metrics::{
+    accuracy, ctc_greedy_decode, edit_distance, phone_error_rate, word_error_rate,
+};
+pub use probe::run_probe;
+pub use report::{
+    Budget, DataInfo, EpochRecord, ProbeConfig, ProbeEvent, ProbeReport, Timing, UpstreamInfo,
+};
+pub use task::{
+    BLANK, CHARACTERS, Crop, LabelledSet, Task, TaskData, normalize_transcript,
+};
 pub use upstream::{Upstream, UpstreamKind, UpstreamOutput, load_upstream};
 pub use weighted_sum::{WeightedSum, WeightedSumConfig};

@@ -1,4 +1,4 @@
-//! Metrics: edit distance, phone error rate, CTC greedy decoding, accuracy.
+//! Metrics: edit distance, phone and word error rates, CTC greedy decoding, accuracy.
 
 /// Levenshtein distance between two sequences (substitutions, insertions and deletions all
 /// cost 1).
@@ -28,6 +28,24 @@ where
     for (hyp, reference) in pairs {
         errors += edit_distance(hyp, reference);
         total += reference.len();
+    }
+    errors as f64 / total.max(1) as f64
+}
+
+/// Word error rate over a corpus of `(hypothesis, reference)` texts: words are what whitespace
+/// separates; the sum of word-level edit distances divided by the total number of reference
+/// words (as sclite and s3prl's `downstream/ctc/metric.py` compute it, not a mean of
+/// per-utterance rates). Empty references count as [`phone_error_rate`]'s do.
+pub fn word_error_rate<'a, I>(pairs: I) -> f64
+where
+    I: IntoIterator<Item = (&'a str, &'a str)>,
+{
+    let (mut errors, mut total) = (0usize, 0usize);
+    for (hyp, reference) in pairs {
+        let h: Vec<&str> = hyp.split_whitespace().collect();
+        let r: Vec<&str> = reference.split_whitespace().collect();
+        errors += edit_distance(&h, &r);
+        total += r.len();
     }
     errors as f64 / total.max(1) as f64
 }

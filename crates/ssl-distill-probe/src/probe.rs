@@ -1,5 +1,5 @@
 //! Running a probe: features once on the upstream's plain device, then a head
-//! ([`PrHead`] or [`PooledHead`]) with its [`WeightedSum`](crate::WeightedSum) trained on the
+//! ([`PrHead`] for the CTC tasks PR and ASR, or [`PooledHead`]) with its [`WeightedSum`](crate::WeightedSum) trained on the
 //! autodiff device with AdamW at a constant learning rate for a fixed number of epochs; the
 //! epoch with the best dev metric is kept and scored on test.
 //!
@@ -9,7 +9,6 @@
 //! directory (checkpoints, logs) and prints one `ProgressSnapshot` line per batch without loss
 //! values when not on a TTY. The loop is 30 lines and prints one line per epoch.
 
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::Module;
@@ -18,221 +17,23 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 
 use crate::error::ProbeError;
-use crate::features::{FeatureSet, Pooling, extract};
-use crate::heads::{PooledHead, PooledHeadConfig, PrBody, PrHead, PrHeadConfig};
-use crate::metrics::{accuracy, ctc_greedy_decode, phone_error_rate};
+use crate::features::{FeatureSet, Pooling, extract_set};
+use crate::heads::{PooledHead, PooledHeadConfig, PrHead, PrHeadConfig};
+use crate::metrics::{accuracy, ctc_greedy_decode, phone_error_rate, word_error_rate};
+use crate::report::{
+    Budget, DataInfo, EpochRecord, ProbeConfig, ProbeEvent, ProbeReport, Timing, UpstreamInfo,
+};
 use crate::task::{LabelledSet, Task, TaskData};
-use crate::upstream::{Upstream, UpstreamKind};
-
-/// The training budget of a probe.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Budget {
-    /// Passes over the training split.
-    pub epochs: usize,
-    /// Utterances per step.
-    pub batch_size: usize,
-    /// AdamW learning rate (constant).
-    pub lr: f64,
-    /// AdamW weight decay.
-    pub weight_decay: f64,
-}
-
-impl Budget {
-    /// The documented defaults, sized so a probe of a small upstream on the `ci` corpus
-    /// finishes in minutes on 2 CPU cores: PR 30 epochs × batch 4 at 2e-3 (the transformer head
-    /// left CTC's blank plateau at epoch 4 and was still improving at 11 there); SID 60 × 16 at 5e-3;
-    /// KS 60 × 16 at 2e-3; weight decay 1e-4.
-    pub fn default_for(task: Task) -> Self {
-        let (epochs, batch_size, lr) = match task {
-            Task::Pr => (30, 4, 2e-3),
-            Task::Sid => (60, 16, 5e-3),
-            Task::Ks => (60, 16, 2e-3),
-        };
-        Self {
-            epochs,
-            batch_size,
-            lr,
-            weight_decay: 1e-4,
-        }
-    }
-}
-
-/// What a probe trains.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProbeConfig {
-    /// The task.
-    pub task: Task,
-    /// Epochs, batch size, learning rate.
-    pub budget: Budget,
-    /// Seed of the head's initialisation and of the batch order. Default 0.
-    pub seed: u64,
-    /// Standardise each hidden state per dimension with train statistics, so the layer
-    /// weights compare layers of different scales. Default true.
-    pub standardize: bool,
-    /// PR: the sequence model, a small transformer (default) or a BiLSTM.
-    pub pr_body: PrBody,
-    /// PR: width of the transformer or of each LSTM direction. Default 128.
-    pub pr_hidden: usize,
-    /// PR: transformer or BiLSTM layers. Default 2.
-    pub pr_layers: usize,
-    /// KS: width of the MLP's hidden layer. Default 256. (SID uses a linear layer.)
-    pub ks_hidden: usize,
-}
-
-impl ProbeConfig {
-    /// The defaults for `task`.
-    pub fn new(task: Task) -> Self {
-        Self {
-            task,
-            budget: Budget::default_for(task),
-            seed: 0,
-            standardize: true,
-            pr_body: PrBody::Transformer,
-            pr_hidden: 128,
-            pr_layers: 2,
-            ks_hidden: 256,
-        }
-    }
-}
-
-/// One epoch of training.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochRecord {
-    /// 1-based epoch.
-    pub epoch: usize,
-    /// Mean training loss over the epoch's steps.
-    pub loss: f64,
-    /// The dev metric after the epoch.
-    pub dev: f64,
-}
-
-/// What a probe reports while it runs.
-#[derive(Debug, Clone)]
-pub enum ProbeEvent {
-    /// Features of a split: `done` of `total` utterances.
-    Extracting {
-        /// `train`, `dev` or `test`.
-        split: &'static str,
-        /// Utterances done.
-        done: usize,
-        /// Utterances in the split.
-        total: usize,
-    },
-    /// An epoch finished.
-    Epoch(EpochRecord),
-}
-
-/// The upstream a probe ran on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UpstreamInfo {
-    /// Its path.
-    pub path: PathBuf,
-    /// Teacher or student.
-    pub kind: UpstreamKind,
-    /// `L + 1`.
-    pub hidden_states: usize,
-    /// Width.
-    pub hidden_size: usize,
-}
-
-/// The data a probe ran on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DataInfo {
-    /// The corpus directory.
-    pub dir: PathBuf,
-    /// Utterances used per split (train, dev, test).
-    pub utterances: [usize; 3],
-    /// Utterances skipped per split (see [`LabelledSet::skipped`]).
-    pub skipped: [usize; 3],
-    /// Number of classes (PR: phones + blank).
-    pub classes: usize,
-}
-
-/// The result of a probe (written as `probe-<task>.json`, read back with [`ProbeReport::read`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProbeReport {
-    /// The task.
-    pub task: Task,
-    /// `per` or `accuracy` ([`Task::metric`]).
-    pub metric: String,
-    /// The metric on test, with the head of the best dev epoch.
-    pub value: f64,
-    /// The best dev metric.
-    pub dev: f64,
-    /// The epoch it came from.
-    pub best_epoch: usize,
-    /// What a trivial predictor scores on test: PR 1.0 (an empty hypothesis), SID/KS the
-    /// accuracy of always predicting the most frequent training class.
-    pub baseline: f64,
-    /// The learned layer weights (softmax, `L + 1`, summing to 1) of the best epoch.
-    pub layer_weights: Vec<f64>,
-    /// The training budget.
-    pub budget: Budget,
-    /// The seed.
-    pub seed: u64,
-    /// The whole configuration.
-    pub config: ProbeConfig,
-    /// The upstream.
-    pub upstream: UpstreamInfo,
-    /// The data.
-    pub data: DataInfo,
-    /// Per-epoch loss and dev metric.
-    pub history: Vec<EpochRecord>,
-    /// Seconds spent extracting features and training (incl. evaluation).
-    pub seconds: Timing,
-}
-
-/// Wall-clock time of a probe.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Timing {
-    /// Feature extraction.
-    pub extract: f64,
-    /// Training and evaluation.
-    pub train: f64,
-}
-
-impl ProbeReport {
-    /// The file name in the output directory: `probe-<task>.json`.
-    pub fn file_name(&self) -> String {
-        format!("probe-{}.json", self.task)
-    }
-
-    /// Writes `out_dir/probe-<task>.json` atomically (creating `out_dir`); returns its path.
-    ///
-    /// # Errors
-    /// [`ProbeError::Write`] naming the file.
-    pub fn write(&self, out_dir: &Path) -> Result<PathBuf, ProbeError> {
-        let path = out_dir.join(self.file_name());
-        let json = serde_json::to_vec_pretty(self).expect("reports serialize");
-        ssl_distill_models::write_atomic(&path, &json)?;
-        Ok(path)
-    }
-
-    /// Reads a report that [`ProbeReport::write`] wrote.
-    ///
-    /// # Errors
-    /// [`ProbeError::NotFound`] for a missing file, [`ProbeError::BadReport`] naming the file
-    /// when it cannot be read or is not a probe report.
-    pub fn read(path: &Path) -> Result<Self, ProbeError> {
-        if !path.is_file() {
-            return Err(ProbeError::NotFound { path: path.into() });
-        }
-        let bad = |message: String| ProbeError::BadReport {
-            path: path.into(),
-            message,
-        };
-        let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-        serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))
-    }
-}
+use crate::upstream::Upstream;
 
 /// Features and labels of one split, ready to batch.
-struct Split<'a> {
+struct Split {
     features: FeatureSet,
-    labels: &'a [Vec<usize>],
+    labels: Vec<Vec<usize>>,
+    /// Utterances of the split left out at extraction (bad audio).
+    dropped: usize,
 }
 
 /// `[L + 1, B, T_max, D]` (zero-padded) of the items `idx`, and their frame counts.
@@ -286,15 +87,15 @@ fn argmax_rows(values: &[f32], classes: usize) -> Vec<usize> {
 #[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 enum Head {
-    Pr(PrHead),
+    Ctc(PrHead),
     Pooled(PooledHead),
 }
 
 impl Head {
-    fn loss(&self, split: &Split<'_>, idx: &[usize], device: &Device) -> Tensor<1> {
+    fn loss(&self, split: &Split, idx: &[usize], device: &Device) -> Tensor<1> {
         let targets: Vec<Vec<usize>> = idx.iter().map(|&i| split.labels[i].clone()).collect();
         match self {
-            Self::Pr(h) => {
+            Self::Ctc(h) => {
                 let (x, lengths) = frames_batch(&split.features, idx, device);
                 h.loss(x, &lengths, &targets)
             }
@@ -305,14 +106,22 @@ impl Head {
         }
     }
 
-    /// The metric on a split (PER or accuracy), evaluated in batches of `batch_size`.
-    fn evaluate(&self, split: &Split<'_>, batch_size: usize, device: &Device) -> f64 {
+    /// The metric on a split (PER, WER or accuracy), evaluated in batches of `batch_size`;
+    /// `classes` turn ASR's character indices into text.
+    fn evaluate(
+        &self,
+        split: &Split,
+        task: Task,
+        classes: &[String],
+        batch_size: usize,
+        device: &Device,
+    ) -> f64 {
         let n = split.features.len();
         let order: Vec<usize> = (0..n).collect();
         let mut predictions: Vec<Vec<usize>> = Vec::with_capacity(n);
         for idx in order.chunks(batch_size.max(1)) {
             match self {
-                Self::Pr(h) => {
+                Self::Ctc(h) => {
                     let (x, lengths) = frames_batch(&split.features, idx, device);
                     let log_probs = h.forward(x, &lengths);
                     let [b, t, c] = log_probs.dims();
@@ -339,10 +148,22 @@ impl Head {
             }
         }
         match self {
-            Self::Pr(_) => phone_error_rate(
+            // ASR: classes are characters; words are what the spaces separate.
+            Self::Ctc(_) if task == Task::Asr => {
+                let text = |ids: &[usize]| -> String {
+                    ids.iter().map(|&i| classes[i].as_str()).collect()
+                };
+                let pairs: Vec<(String, String)> = predictions
+                    .iter()
+                    .zip(&split.labels)
+                    .map(|(h, r)| (text(h), text(r)))
+                    .collect();
+                word_error_rate(pairs.iter().map(|(h, r)| (h.as_str(), r.as_str())))
+            }
+            Self::Ctc(_) => phone_error_rate(
                 predictions
                     .iter()
-                    .zip(split.labels)
+                    .zip(&split.labels)
                     .map(|(h, r)| (h.as_slice(), r.as_slice())),
             ),
             Self::Pooled(_) => {
@@ -355,7 +176,7 @@ impl Head {
 
     fn layer_weights(&self) -> Vec<f64> {
         match self {
-            Self::Pr(h) => h.weighted_sum.weights_vec(),
+            Self::Ctc(h) => h.weighted_sum.weights_vec(),
             Self::Pooled(h) => h.weighted_sum.weights_vec(),
         }
     }
@@ -409,7 +230,7 @@ pub fn run_probe(
     let task = config.task;
     let plain = device.clone().inner();
     let autodiff = plain.clone().autodiff();
-    let pooling = if task == Task::Pr {
+    let pooling = if task.is_sequence() {
         Pooling::Frames
     } else {
         Pooling::Mean
@@ -417,35 +238,41 @@ pub fn run_probe(
 
     let started = Instant::now();
     let mut extract_split = |name: &'static str, set: &LabelledSet| {
-        extract(upstream, &set.utterances, pooling, &mut |done, total| {
-            events(ProbeEvent::Extracting {
-                split: name,
-                done,
-                total,
+        let out = extract_set(
+            upstream,
+            set,
+            pooling,
+            config.skip_bad_audio,
+            &mut |done, total| {
+                events(ProbeEvent::Extracting {
+                    split: name,
+                    done,
+                    total,
+                });
+            },
+        )?;
+        if out.kept.is_empty() {
+            return Err(ProbeError::EmptySplit {
+                path: set.source.clone(),
+                task: task.name(),
             });
-        })
+        }
+        let split = Split {
+            dropped: set.len() - out.kept.len(),
+            labels: out.kept.iter().map(|&i| set.labels[i].clone()).collect(),
+            features: out.features,
+        };
+        Ok::<_, ProbeError>((split, out.stats))
     };
-    let (mut train_f, stats) = extract_split("train", &data.train)?;
-    let (mut dev_f, _) = extract_split("dev", &data.dev)?;
-    let (mut test_f, _) = extract_split("test", &data.test)?;
+    let (mut train, stats) = extract_split("train", &data.train)?;
+    let (mut dev, _) = extract_split("dev", &data.dev)?;
+    let (mut test, _) = extract_split("test", &data.test)?;
     if config.standardize {
-        for f in [&mut train_f, &mut dev_f, &mut test_f] {
-            f.standardize(&stats);
+        for s in [&mut train, &mut dev, &mut test] {
+            s.features.standardize(&stats);
         }
     }
     let extract_seconds = started.elapsed().as_secs_f64();
-    let train = Split {
-        features: train_f,
-        labels: &data.train.labels,
-    };
-    let dev = Split {
-        features: dev_f,
-        labels: &data.dev.labels,
-    };
-    let test = Split {
-        features: test_f,
-        labels: &data.test.labels,
-    };
 
     let started = Instant::now();
     autodiff.seed(config.seed);
@@ -460,7 +287,7 @@ pub fn run_probe(
         .max()
         .unwrap_or(1);
     let mut head = match task {
-        Task::Pr => Head::Pr(
+        Task::Pr | Task::Asr => Head::Ctc(
             PrHeadConfig::new(states, dim, classes)
                 .with_body(config.pr_body)
                 .with_max_frames(max_frames)
@@ -497,7 +324,7 @@ pub fn run_probe(
             head = optim.step(budget.lr, head, grads);
         }
         let valid = head.valid();
-        let dev_metric = valid.evaluate(&dev, budget.batch_size, &plain);
+        let dev_metric = valid.evaluate(&dev, task, &data.classes, budget.batch_size, &plain);
         let record = EpochRecord {
             epoch,
             loss: loss_sum / steps.max(1) as f64,
@@ -510,12 +337,12 @@ pub fn run_probe(
         }
     }
     let (best_epoch, dev_metric, best_head) = best.expect("at least one epoch");
-    let value = best_head.evaluate(&test, budget.batch_size, &plain);
+    let value = best_head.evaluate(&test, task, &data.classes, budget.batch_size, &plain);
     let baseline = match task {
-        Task::Pr => 1.0,
+        Task::Pr | Task::Asr => 1.0,
         Task::Sid | Task::Ks => {
             let mut counts = vec![0usize; classes];
-            for l in train.labels {
+            for l in &train.labels {
                 counts[l[0]] += 1;
             }
             let majority = (0..classes)
@@ -544,8 +371,13 @@ pub fn run_probe(
         },
         data: DataInfo {
             dir: data.dir.clone(),
-            utterances: [data.train.len(), data.dev.len(), data.test.len()],
-            skipped: [data.train.skipped, data.dev.skipped, data.test.skipped],
+            layout: data.layout,
+            utterances: [train.labels.len(), dev.labels.len(), test.labels.len()],
+            skipped: [
+                data.train.skipped + train.dropped,
+                data.dev.skipped + dev.dropped,
+                data.test.skipped + test.dropped,
+            ],
             classes,
         },
         history,
