@@ -171,12 +171,19 @@ fn probe_reads_the_real_layouts() {
         ("asr", &corpus, "synthetic", "wer", vec![]),
     ];
     for (task, data, layout, metric, extra) in runs {
-        let mut args: Vec<String> = [
-            "probe", "--model", &s(&teacher), "--task", task, "--data", &s(data), "--out",
-            &s(&out), "--epochs", "1",
-        ]
-        .map(String::from)
-        .to_vec();
+        let mut args: Vec<String> = vec![
+            "probe".into(),
+            "--model".into(),
+            s(&teacher),
+            "--task".into(),
+            task.into(),
+            "--data".into(),
+            s(data),
+            "--out".into(),
+            s(&out),
+            "--epochs".into(),
+            "1".into(),
+        ];
         args.extend(extra);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let res = run(&args);

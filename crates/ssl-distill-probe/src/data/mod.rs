@@ -39,6 +39,7 @@ pub enum Layout {
     #[serde(rename = "voxceleb1")]
     VoxCeleb1,
     /// LibriSpeech: `<split>/<speaker>/<chapter>/*.flac` + `<speaker>-<chapter>.trans.txt`.
+    #[serde(rename = "librispeech")]
     LibriSpeech,
 }
 
