@@ -69,3 +69,34 @@ fn mini_teacher_beats_its_random_twin_on_every_probe() {
     }
     assert!(failures.is_empty(), "{}", failures.join("; "));
 }
+
+/// ASR (characters, greedy CTC, WER) of the bundled mini teacher on the bundled demo corpus
+/// with the default budget: well below the empty hypothesis's WER of 1. Heavy (one full-budget
+/// probe): `cargo test --release -p ssl-distill-probe --test it mini_teacher_asr -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore = "heavy: a full-budget ASR probe (run by hand, see the doc comment)"]
+fn mini_teacher_asr_on_the_demo_corpus() {
+    let _serial = serial();
+    let device = Device::flex();
+    let teacher = load_upstream(assets().join("mini-hubert"), &device).unwrap();
+    let data = read_task(assets().join("demo-corpus"), Task::Asr).unwrap();
+    assert_eq!(data.classes.len(), 29);
+    let config = ProbeConfig::new(Task::Asr);
+    let report = run_probe(&teacher, &data, &config, &device, &mut |e| {
+        if let ssl_distill_probe::ProbeEvent::Epoch(r) = e {
+            println!("epoch {}: loss {:.4}, dev WER {:.4}", r.epoch, r.loss, r.dev);
+        }
+    })
+    .unwrap();
+    println!(
+        "ASR WER {:.4} (trivial {:.4}), dev {:.4} at epoch {}, {:.0} s + {:.0} s",
+        report.value,
+        report.baseline,
+        report.dev,
+        report.best_epoch,
+        report.seconds.extract,
+        report.seconds.train
+    );
+    assert!(report.value <= 0.9, "WER {}", report.value);
+}
