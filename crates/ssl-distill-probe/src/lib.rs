@@ -34,25 +34,21 @@ pub use analyze::{
     AnalysisConfig, CKA_DENDROGRAM, CKA_HEATMAP, CKA_JSON, CKA_TEACHER_HEATMAP, CkaReport, Merge,
     analyze, cross_cka,
 };
+pub use data::{
+    DataOptions, LIBRISPEECH_SPLITS, Layout, Lexicon, SILENCE, SPEECH_COMMANDS_CLASSES, UNKNOWN,
+    detect_layout, read_task, read_task_with,
+};
 pub use error::ProbeError;
 pub use features::{Extracted, FeatureSet, LayerStats, Pooling, extract, extract_set};
 pub use heads::{
     PooledHead, PooledHeadConfig, PrBody, PrHead, PrHeadConfig, PrSequence, PrTransformer,
 };
 pub use lstm::{BiLstm, BiLstmConfig, BiLstmLayer, LstmCell};
-pub use data::{
-    DataOptions, LIBRISPEECH_SPLITS, Layout, Lexicon, SILENCE, SPEECH_COMMANDS_CLASSES, UNKNOWN,
-    detect_layout, read_task, read_task_with,
-};
-pub use metrics::{
-    accuracy, ctc_greedy_decode, edit_distance, phone_error_rate, word_error_rate,
-};
+pub use metrics::{accuracy, ctc_greedy_decode, edit_distance, phone_error_rate, word_error_rate};
 pub use probe::run_probe;
 pub use report::{
     Budget, DataInfo, EpochRecord, ProbeConfig, ProbeEvent, ProbeReport, Timing, UpstreamInfo,
 };
-pub use task::{
-    BLANK, CHARACTERS, Crop, LabelledSet, Task, TaskData, normalize_transcript,
-};
+pub use task::{BLANK, CHARACTERS, Crop, LabelledSet, Task, TaskData, normalize_transcript};
 pub use upstream::{Upstream, UpstreamKind, UpstreamOutput, load_upstream};
 pub use weighted_sum::{WeightedSum, WeightedSumConfig};

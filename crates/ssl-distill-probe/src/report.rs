@@ -221,4 +221,3 @@ impl ProbeReport {
         serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))
     }
 }
-

@@ -217,7 +217,10 @@ pub(crate) fn asr_classes() -> Vec<String> {
 
 /// ASR tokens of a transcript: the characters of [`normalize_transcript`].
 pub(crate) fn asr_tokens(text: &str) -> Vec<String> {
-    normalize_transcript(text).chars().map(String::from).collect()
+    normalize_transcript(text)
+        .chars()
+        .map(String::from)
+        .collect()
 }
 
 /// Turns the raw splits into [`TaskData`]: the class list, label indices; items whose label is

@@ -167,7 +167,13 @@ fn probe_reads_the_real_layouts() {
         ("ks", &sc, "speech-commands", "accuracy", vec![]),
         ("sid", &vox, "voxceleb1", "accuracy", vec![]),
         ("asr", &libri, "librispeech", "wer", vec![]),
-        ("pr", &libri, "librispeech", "per", vec!["--lexicon".into(), s(&lexicon)]),
+        (
+            "pr",
+            &libri,
+            "librispeech",
+            "per",
+            vec!["--lexicon".into(), s(&lexicon)],
+        ),
         ("asr", &corpus, "synthetic", "wer", vec![]),
     ];
     for (task, data, layout, metric, extra) in runs {
@@ -232,7 +238,10 @@ fn probe_layout_errors_are_one_line() {
         &probe("pr", l, &["--lexicon", "/no/such/lexicon.txt"]),
         &["lexicon.txt", "missing"],
     );
-    assert_one_line_error(&probe("ks", l, &[]), &["libri", "librispeech", "Speech Commands"]);
+    assert_one_line_error(
+        &probe("ks", l, &[]),
+        &["libri", "librispeech", "Speech Commands"],
+    );
     assert_one_line_error(&probe("ks", s, &[]), &["testing_list.txt", "missing"]);
     assert_one_line_error(
         &probe("sid", s, &["--layout", "voxceleb1"]),

@@ -82,10 +82,16 @@ mod tests {
         assert!(lex.phones("maybe").is_none());
         std::fs::write(&path, "YES Y EH1 S\nGO\n").unwrap();
         let err = Lexicon::read(&path).unwrap_err().to_string();
-        assert!(err.contains("lexicon.txt: line 2") && err.contains("GO"), "{err}");
+        assert!(
+            err.contains("lexicon.txt: line 2") && err.contains("GO"),
+            "{err}"
+        );
         let err = Lexicon::read(dir.path().join("nope.txt"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("nope.txt") && err.contains("--lexicon"), "{err}");
+        assert!(
+            err.contains("nope.txt") && err.contains("--lexicon"),
+            "{err}"
+        );
     }
 }

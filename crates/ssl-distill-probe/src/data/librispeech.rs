@@ -145,13 +145,7 @@ pub(super) fn read(dir: &Path, task: Task, options: &DataOptions) -> Result<Task
         for speaker_dir in subdirs(&split_dir)? {
             let speaker = name(&speaker_dir);
             for chapter_dir in subdirs(&speaker_dir)? {
-                chapter(
-                    &chapter_dir,
-                    &speaker,
-                    lexicon.as_ref(),
-                    options,
-                    split,
-                )?;
+                chapter(&chapter_dir, &speaker, lexicon.as_ref(), options, split)?;
             }
         }
     }

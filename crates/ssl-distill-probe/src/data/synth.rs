@@ -69,9 +69,7 @@ pub(super) fn read(dir: &Path, task: Task) -> Result<TaskData, ProbeError> {
                 task: task.name(),
             })?;
             let label = match task {
-                Task::Pr => {
-                    RawLabel::Tokens(value.split_whitespace().map(String::from).collect())
-                }
+                Task::Pr => RawLabel::Tokens(value.split_whitespace().map(String::from).collect()),
                 Task::Asr => RawLabel::Tokens(crate::task::asr_tokens(&value)),
                 Task::Sid | Task::Ks => RawLabel::Class(value),
             };

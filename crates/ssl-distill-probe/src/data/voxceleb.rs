@@ -128,7 +128,10 @@ mod tests {
             (2, "id10003/na8-QEFmj44/00003.wav".into(), "id10003".into())
         );
         let err = parse(p, 7, "4 id1/v/1.wav").unwrap_err().to_string();
-        assert!(err.starts_with("iden_split.txt: line 7: split \"4\""), "{err}");
+        assert!(
+            err.starts_with("iden_split.txt: line 7: split \"4\""),
+            "{err}"
+        );
         let err = parse(p, 2, "1 id1/1.wav").unwrap_err().to_string();
         assert!(err.contains("line 2"), "{err}");
         assert!(parse(p, 3, "1").is_err());

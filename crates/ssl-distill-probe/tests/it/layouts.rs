@@ -31,13 +31,18 @@ fn speech_commands_splits_and_the_12_classes() {
     assert_eq!(detect_layout(&sc), Some(Layout::SpeechCommands));
     let data = read_task(&sc, Task::Ks).unwrap();
     assert_eq!(data.layout, Layout::SpeechCommands);
-    assert_eq!(data.classes, SPEECH_COMMANDS_CLASSES.map(String::from).to_vec());
-    assert_eq!((data.train.len(), data.dev.len(), data.test.len()), (122, 35, 35));
+    assert_eq!(
+        data.classes,
+        SPEECH_COMMANDS_CLASSES.map(String::from).to_vec()
+    );
+    assert_eq!(
+        (data.train.len(), data.dev.len(), data.test.len()),
+        (122, 35, 35)
+    );
     let count = |set: &ssl_distill_probe::LabelledSet, class: usize| {
         set.labels.iter().filter(|l| l[0] == class).count()
     };
-    for (set, per_word, silence) in [(&data.train, 10, 12), (&data.dev, 3, 2), (&data.test, 3, 2)]
-    {
+    for (set, per_word, silence) in [(&data.train, 10, 12), (&data.dev, 3, 2), (&data.test, 3, 2)] {
         for class in 0..10 {
             assert_eq!(count(set, class), per_word, "{}", data.classes[class]);
         }
@@ -59,13 +64,20 @@ fn speech_commands_splits_and_the_12_classes() {
     }
     // Silence crops: the first 6 seconds of each recording train, then one dev, one test.
     let starts = |set: &ssl_distill_probe::LabelledSet| -> Vec<usize> {
-        set.crops.iter().flatten().map(|c| c.start / 16_000).collect()
+        set.crops
+            .iter()
+            .flatten()
+            .map(|c| c.start / 16_000)
+            .collect()
     };
     assert_eq!(starts(&data.dev), vec![6, 6]);
     assert_eq!(starts(&data.test), vec![7, 7]);
     // The lists' speaker hashes keep the splits speaker-disjoint.
     let speakers = |set: &ssl_distill_probe::LabelledSet| -> HashSet<String> {
-        set.utterances.iter().filter_map(|u| u.speaker.clone()).collect()
+        set.utterances
+            .iter()
+            .filter_map(|u| u.speaker.clone())
+            .collect()
     };
     let train = speakers(&data.train);
     assert!(train.is_disjoint(&speakers(&data.dev)));
@@ -77,7 +89,10 @@ fn speech_commands_splits_and_the_12_classes() {
         layout: Some(Layout::SpeechCommands),
         ..DataOptions::default()
     };
-    assert_eq!(read_task_with(&sc, Task::Ks, &named).unwrap().train.len(), 122);
+    assert_eq!(
+        read_task_with(&sc, Task::Ks, &named).unwrap().train.len(),
+        122
+    );
     let err = read_task(&sc, Task::Sid).unwrap_err();
     assert!(matches!(err, ProbeError::WrongLayout { .. }), "{err}");
     let msg = err.to_string();
@@ -127,7 +142,10 @@ fn voxceleb1_identification_split() {
     let ids: Vec<String> = (0..6).map(|i| format!("id1{i:04}")).collect();
     assert_eq!(data.classes, ids);
     // The corpus's first 6 speakers: 32 / 5 / 5 utterances.
-    assert_eq!((data.train.len(), data.dev.len(), data.test.len()), (32, 5, 5));
+    assert_eq!(
+        (data.train.len(), data.dev.len(), data.test.len()),
+        (32, 5, 5)
+    );
     for set in [&data.train, &data.dev, &data.test] {
         for (u, l) in set.utterances.iter().zip(&set.labels) {
             let rel = u.path.strip_prefix(vox.join("wav")).unwrap();
@@ -174,7 +192,10 @@ fn librispeech_transcripts_and_lexicon_phones() {
     // Found through the archive's top-level `LibriSpeech/` directory too.
     assert_eq!(detect_layout(&root), Some(Layout::LibriSpeech));
     let asr = read_task(&root, Task::Asr).unwrap();
-    assert_eq!((asr.train.len(), asr.dev.len(), asr.test.len()), (100, 30, 30));
+    assert_eq!(
+        (asr.train.len(), asr.dev.len(), asr.test.len()),
+        (100, 30, 30)
+    );
     assert_eq!(asr.classes[0], "<blank>");
     assert_eq!(asr.classes[1..].concat(), CHARACTERS);
     let text = |l: &[usize]| -> String { l.iter().map(|&i| asr.classes[i].as_str()).collect() };
@@ -192,7 +213,9 @@ fn librispeech_transcripts_and_lexicon_phones() {
     let pr = read_task_with(&libri, Task::Pr, &with_lexicon).unwrap();
     assert_eq!(pr.train.len(), 100);
     let phones = "AA1 AH1 AO1 AW1 AY1 D EH1 F G L N OW1 P R S T Y";
-    let want: Vec<&str> = std::iter::once("<blank>").chain(phones.split(' ')).collect();
+    let want: Vec<&str> = std::iter::once("<blank>")
+        .chain(phones.split(' '))
+        .collect();
     assert_eq!(pr.classes, want);
     for (u, l) in pr.train.utterances.iter().zip(&pr.train.labels) {
         let names: Vec<&str> = l.iter().map(|&i| pr.classes[i].as_str()).collect();
@@ -237,7 +260,10 @@ fn librispeech_transcripts_and_lexicon_phones() {
 fn unknown_layouts_are_one_line_errors() {
     let dir = tempfile::tempdir().unwrap();
     let msg = read_task(dir.path(), Task::Ks).unwrap_err().to_string();
-    assert!(msg.contains("not a probe data directory") && !msg.contains('\n'), "{msg}");
+    assert!(
+        msg.contains("not a probe data directory") && !msg.contains('\n'),
+        "{msg}"
+    );
     assert!(msg.starts_with(&dir.path().display().to_string()), "{msg}");
     assert_eq!(detect_layout(dir.path()), None);
     assert!("sc".parse::<Layout>().is_err());
@@ -259,7 +285,12 @@ fn labels_line_up_with_the_upstream_frames() {
     let ks = read_task(&sc, Task::Ks).unwrap();
     let out = extract_set(&up, &ks.dev, Pooling::Mean, false, &mut |_, _| {}).unwrap();
     assert_eq!(out.kept, (0..ks.dev.len()).collect::<Vec<_>>());
-    assert!(out.features.frames.iter().all(|&f| f == up.num_frames(16_000)));
+    assert!(
+        out.features
+            .frames
+            .iter()
+            .all(|&f| f == up.num_frames(16_000))
+    );
     assert_eq!(up.num_frames(16_000), 49);
 
     let libri = dir.path().join("libri");
@@ -273,21 +304,30 @@ fn labels_line_up_with_the_upstream_frames() {
         let out = extract_set(&up, &data.test, Pooling::Mean, false, &mut |_, _| {}).unwrap();
         for (frames, label) in out.features.frames.iter().zip(&data.test.labels) {
             let repeats = label.windows(2).filter(|w| w[0] == w[1]).count();
-            assert!(*frames >= label.len() + repeats, "{task}: {frames} frames, {label:?}");
+            assert!(
+                *frames >= label.len() + repeats,
+                "{task}: {frames} frames, {label:?}"
+            );
         }
     }
 
     let corpus = demo_corpus();
     let pr = read_task(&corpus, Task::Pr).unwrap();
     for u in pr.test.utterances.iter().take(5) {
-        let samples = ssl_distill_audio::decode_file(&u.path).unwrap().samples.len();
+        let samples = ssl_distill_audio::decode_file(&u.path)
+            .unwrap()
+            .samples
+            .len();
         let align = u.extra["align"].as_array().unwrap();
         let end = align.last().unwrap()[2].as_u64().unwrap() as usize;
         assert_eq!(end, samples, "{}", u.path.display());
     }
     let out = extract_set(&up, &pr.test, Pooling::Mean, false, &mut |_, _| {}).unwrap();
     for (u, frames) in pr.test.utterances.iter().zip(&out.features.frames) {
-        let samples = ssl_distill_audio::decode_file(&u.path).unwrap().samples.len();
+        let samples = ssl_distill_audio::decode_file(&u.path)
+            .unwrap()
+            .samples
+            .len();
         assert_eq!(*frames, up.num_frames(samples));
     }
 }

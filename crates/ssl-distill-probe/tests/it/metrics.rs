@@ -48,7 +48,10 @@ fn greedy_ctc_merges_repeats_and_drops_blanks() {
 fn wer_is_word_level_and_corpus_level() {
     use ssl_distill_probe::word_error_rate;
     // "THE CAT SAT" vs "THE CAT SAT DOWN": 1 deletion; 4 + 3 reference words.
-    let pairs = [("THE CAT SAT", "THE CAT SAT DOWN"), ("A BIG DOG", "A DOG RAN")];
+    let pairs = [
+        ("THE CAT SAT", "THE CAT SAT DOWN"),
+        ("A BIG DOG", "A DOG RAN"),
+    ];
     let wer = word_error_rate(pairs);
     // Second pair: hyp [A BIG DOG] vs ref [A DOG RAN]: BIG inserted, RAN deleted = 2.
     assert!((wer - 3.0 / 7.0).abs() < 1e-12, "{wer}");

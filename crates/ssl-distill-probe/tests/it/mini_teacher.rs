@@ -85,7 +85,10 @@ fn mini_teacher_asr_on_the_demo_corpus() {
     let config = ProbeConfig::new(Task::Asr);
     let report = run_probe(&teacher, &data, &config, &device, &mut |e| {
         if let ssl_distill_probe::ProbeEvent::Epoch(r) = e {
-            println!("epoch {}: loss {:.4}, dev WER {:.4}", r.epoch, r.loss, r.dev);
+            println!(
+                "epoch {}: loss {:.4}, dev WER {:.4}",
+                r.epoch, r.loss, r.dev
+            );
         }
     })
     .unwrap();

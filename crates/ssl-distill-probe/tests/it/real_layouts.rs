@@ -47,7 +47,11 @@ const LIBRI_SPLITS: [&str; 3] = ["train-clean-100", "dev-clean", "test-clean"];
 
 /// The bundled `ci` corpus.
 pub fn demo_corpus() -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/demo-corpus")).to_path_buf()
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../assets/demo-corpus"
+    ))
+    .to_path_buf()
 }
 
 fn rows(manifest: &Path) -> Vec<serde_json::Value> {
@@ -112,7 +116,10 @@ pub fn write_speech_commands(corpus: &Path, out: &Path) {
                 }
                 w => w,
             };
-            let speaker = format!("{:08x}", 0xa0b1_c2d3_u32 + speaker_index(field(&row, "speaker")) as u32);
+            let speaker = format!(
+                "{:08x}",
+                0xa0b1_c2d3_u32 + speaker_index(field(&row, "speaker")) as u32
+            );
             let n = counts.entry((word.into(), speaker.clone())).or_default();
             let rel = format!("{word}/{speaker}_nohash_{n}.wav");
             *n += 1;
@@ -144,7 +151,10 @@ pub fn write_voxceleb1(corpus: &Path, out: &Path, speakers: Option<usize>) {
             *n += 1;
             let video = format!("{}Vid{spk:04}x", ["trn", "dev", "tst"][split]);
             let rel = format!("id1{spk:04}/{video}/{n:05}.wav");
-            write_wav16(&out.join("wav").join(&rel), &decode(&corpus.join(field(&row, "path"))));
+            write_wav16(
+                &out.join("wav").join(&rel),
+                &decode(&corpus.join(field(&row, "path"))),
+            );
             split_file.push_str(&format!("{} {rel}\n", split + 1));
         }
     }

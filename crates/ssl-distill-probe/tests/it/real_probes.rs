@@ -9,8 +9,8 @@ use std::path::Path;
 
 use burn::tensor::Device;
 use ssl_distill_probe::{
-    DataOptions, Layout, ProbeConfig, ProbeReport, Task, load_upstream, read_task,
-    read_task_with, run_probe,
+    DataOptions, Layout, ProbeConfig, ProbeReport, Task, load_upstream, read_task, read_task_with,
+    run_probe,
 };
 
 use crate::real_layouts::{
@@ -19,7 +19,13 @@ use crate::real_layouts::{
 use crate::util::{serial, tiny_teacher, tone_corpus};
 
 /// Runs `task` on `data` with the tiny teacher at `teacher`, `epochs` epochs.
-fn probe(teacher: &Path, data: &Path, task: Task, options: &DataOptions, epochs: usize) -> ProbeReport {
+fn probe(
+    teacher: &Path,
+    data: &Path,
+    task: Task,
+    options: &DataOptions,
+    epochs: usize,
+) -> ProbeReport {
     let device = Device::flex();
     let upstream = load_upstream(teacher, &device).unwrap();
     let data = read_task_with(data, task, options).unwrap();
@@ -47,11 +53,21 @@ fn ks_learns_on_speech_commands() {
     let dir = tempfile::tempdir().unwrap();
     let sc = dir.path().join("sc");
     write_speech_commands(&demo_corpus(), &sc);
-    let report = probe(&teacher(dir.path()), &sc, Task::Ks, &DataOptions::default(), 30);
+    let report = probe(
+        &teacher(dir.path()),
+        &sc,
+        Task::Ks,
+        &DataOptions::default(),
+        30,
+    );
     assert_eq!(report.data.layout, Layout::SpeechCommands);
     assert_eq!(report.data.classes, 12);
     assert_eq!(report.data.utterances, [122, 35, 35]);
-    assert!((report.baseline - 2.0 / 35.0).abs() < 1e-12, "{}", report.baseline);
+    assert!(
+        (report.baseline - 2.0 / 35.0).abs() < 1e-12,
+        "{}",
+        report.baseline
+    );
     assert!(
         report.value >= report.baseline + 0.25,
         "KS accuracy {} vs trivial {}",
@@ -68,7 +84,13 @@ fn sid_runs_on_voxceleb1() {
     let dir = tempfile::tempdir().unwrap();
     let vox = dir.path().join("vox");
     write_voxceleb1(&demo_corpus(), &vox, Some(6));
-    let report = probe(&teacher(dir.path()), &vox, Task::Sid, &DataOptions::default(), 5);
+    let report = probe(
+        &teacher(dir.path()),
+        &vox,
+        Task::Sid,
+        &DataOptions::default(),
+        5,
+    );
     assert_eq!(report.data.layout, Layout::VoxCeleb1);
     assert_eq!(report.data.classes, 6);
     assert_eq!(report.data.utterances, [32, 5, 5]);
@@ -118,7 +140,13 @@ fn asr_learns_on_a_synthetic_corpus() {
     tone_corpus(&corpus, [32, 8, 8], 5);
     let data = read_task(&corpus, Task::Asr).unwrap();
     assert_eq!(data.layout, Layout::Synthetic);
-    let report = probe(&teacher(dir.path()), &corpus, Task::Asr, &DataOptions::default(), 30);
+    let report = probe(
+        &teacher(dir.path()),
+        &corpus,
+        Task::Asr,
+        &DataOptions::default(),
+        30,
+    );
     assert_eq!(report.metric, "wer");
     assert!(report.value <= 0.85, "WER {}", report.value);
     // Reports read back with the layout.
@@ -127,7 +155,10 @@ fn asr_learns_on_a_synthetic_corpus() {
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(json["data"]["layout"], "synthetic");
     assert_eq!(json["task"], "asr");
-    assert_eq!(ProbeReport::read(&path).unwrap().data.layout, Layout::Synthetic);
+    assert_eq!(
+        ProbeReport::read(&path).unwrap().data.layout,
+        Layout::Synthetic
+    );
 }
 
 /// A clip that does not decode: an error naming it, or skipped and counted.
@@ -161,7 +192,11 @@ fn unreadable_clips_stop_the_probe_or_are_skipped() {
 fn write_real_layouts_to() {
     let out = std::env::var_os("PROBE_LAYOUTS_OUT").expect("set PROBE_LAYOUTS_OUT=DIR");
     let layouts = write_real_layouts(Path::new(&out), None);
-    for dir in [&layouts.speech_commands, &layouts.voxceleb1, &layouts.librispeech] {
+    for dir in [
+        &layouts.speech_commands,
+        &layouts.voxceleb1,
+        &layouts.librispeech,
+    ] {
         println!("{}", dir.display());
     }
 }
