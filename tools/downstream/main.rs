@@ -14,7 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let device = Device::flex();
     let (config, model, report) = load_checkpoint(model_dir, &device)?;
-    let pre = Preprocessor::read(model_dir)?;
+    let pre = Preprocessor::read(std::path::Path::new(model_dir))?;
     let wave = load_audio(audio, pre.sampling_rate)?;
     // The same clip twice and a shorter cut of it: a batch of unequal lengths.
     let short = &wave[..wave.len() / 2];
@@ -24,14 +24,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         assert_eq!(f.hidden_states.len(), config.num_hidden_layers + 1);
         for (i, h) in f.hidden_states.iter().enumerate() {
             assert_eq!(h.dims(), [f.frames, config.hidden_size], "hidden state {i}");
-            let values = h.clone().into_data().to_vec::<f32>()?;
+            let values = h.clone().into_data().try_to_vec::<f32>()?;
             assert!(values.iter().all(|v| v.is_finite()), "hidden state {i} is not finite");
         }
     }
     assert!(features[1].frames < features[0].frames);
     let (a, b) = (&features[0].hidden_states, &features[2].hidden_states);
     for (x, y) in a.iter().zip(b) {
-        let (x, y) = (x.clone().into_data().to_vec::<f32>()?, y.clone().into_data().to_vec::<f32>()?);
+        let x = x.clone().into_data().try_to_vec::<f32>()?;
+        let y = y.clone().into_data().try_to_vec::<f32>()?;
         assert_eq!(x, y, "the same clip gave different features");
     }
     println!(
