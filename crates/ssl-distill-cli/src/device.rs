@@ -110,6 +110,10 @@ impl DeviceArg {
     }
 }
 
+#[cfg_attr(
+    all(feature = "flex", feature = "cuda", feature = "wgpu", feature = "tch"),
+    expect(dead_code, reason = "every backend is compiled in: nothing to refuse")
+)]
 fn not_compiled(name: &str, feature: &str) -> Result<Device> {
     bail!(
         "--device {name}: this binary was built without the `{feature}` backend; rebuild with \
