@@ -15,7 +15,8 @@ use crate::config::{FeatExtractNorm, SslConfig};
 use crate::error::ExportError;
 use crate::load::tap_norms;
 use crate::model::SslModel;
-use crate::state::{StateDict, StateTensor, write_safetensors};
+use crate::preprocessor::Preprocessor;
+use crate::state::{StateDict, StateTensor, write_dir_atomic, write_safetensors};
 use crate::weights::{Slot, walk};
 
 /// The model's tensors with HF names and PyTorch layouts.
@@ -38,59 +39,21 @@ pub fn export_hf(model: &SslModel, config: &SslConfig, dir: &Path) -> Result<(),
         path: path.into(),
         source,
     };
-    if dir.exists()
-        && std::fs::read_dir(dir)
-            .map_err(|e| io(dir, e))?
-            .next()
-            .is_some()
-    {
-        return Err(io(
-            dir,
-            std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "directory exists and is not empty",
-            ),
-        ));
-    }
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
-    let result = (|| {
+    write_dir_atomic(dir, io, |tmp| {
+        std::fs::create_dir_all(tmp).map_err(|e| io(tmp, e))?;
         let json =
             |v: &serde_json::Value| serde_json::to_string_pretty(v).expect("JSON values serialize");
         let cfg = tmp.join("config.json");
         std::fs::write(&cfg, json(&config.to_hf_json())).map_err(|e| io(&cfg, e))?;
         let layer = config.feat_extract_norm == FeatExtractNorm::Layer;
-        let pre = serde_json::json!({
-            "feature_extractor_type": "Wav2Vec2FeatureExtractor",
-            "feature_size": 1,
-            "sampling_rate": 16000,
-            "padding_value": 0.0,
-            "padding_side": "right",
-            "do_normalize": layer,
-            "return_attention_mask": layer,
-        });
+        let pre = Preprocessor {
+            do_normalize: layer,
+            sampling_rate: 16_000,
+        };
         let pre_path = tmp.join("preprocessor_config.json");
-        std::fs::write(&pre_path, json(&pre)).map_err(|e| io(&pre_path, e))?;
-        write_safetensors(&hf_state_dict(model), &tmp.join("model.safetensors"))?;
-        if dir.exists() {
-            std::fs::remove_dir(dir).map_err(|e| io(dir, e))?;
-        }
-        std::fs::rename(&tmp, dir).map_err(|e| io(dir, e))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
-    result
+        std::fs::write(&pre_path, json(&pre.hf_json(layer))).map_err(|e| io(&pre_path, e))?;
+        write_safetensors(&hf_state_dict(model), &tmp.join("model.safetensors"))
+    })
 }
 
 fn vector(dict: &mut StateDict, key: String, p: &Param<Tensor<1>>) {

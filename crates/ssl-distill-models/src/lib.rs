@@ -46,5 +46,6 @@ pub use load::{
 pub use model::{SslInput, SslModel, SslOutput};
 pub use preprocessor::Preprocessor;
 pub use state::{
-    StateDict, StateTensor, parse_safetensors, read_safetensors, write_atomic, write_safetensors,
+    StateDict, StateTensor, parse_safetensors, read_safetensors, write_atomic, write_dir_atomic,
+    write_safetensors,
 };

@@ -26,6 +26,20 @@ impl Default for Preprocessor {
 }
 
 impl Preprocessor {
+    /// The HF `preprocessor_config.json` (`Wav2Vec2FeatureExtractor`) of this preprocessing,
+    /// with `return_attention_mask` as given.
+    pub fn hf_json(&self, return_attention_mask: bool) -> serde_json::Value {
+        serde_json::json!({
+            "feature_extractor_type": "Wav2Vec2FeatureExtractor",
+            "feature_size": 1,
+            "sampling_rate": self.sampling_rate,
+            "padding_value": 0.0,
+            "padding_side": "right",
+            "do_normalize": self.do_normalize,
+            "return_attention_mask": return_attention_mask,
+        })
+    }
+
     /// Reads `model_dir/preprocessor_config.json`; the defaults when the file is absent. Given
     /// a fairseq `.pt` file instead of a directory, its configuration's `normalize` and
     /// `sample_rate` ([`read_fairseq_preprocessor`](crate::read_fairseq_preprocessor)).

@@ -155,6 +155,56 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     Ok(())
 }
 
+/// Writes the directory `dir` atomically: an existing non-empty `dir` is refused, `fill` writes a
+/// temporary sibling (`.NAME.tmp-PID`, passed to it not yet created), which is then renamed into
+/// place; on any error the temporary directory is removed and `dir` is left as it was. `io` turns
+/// an I/O error at a path into the caller's error type.
+///
+/// # Errors
+/// `io(dir, AlreadyExists)` for a non-empty `dir`, any other I/O error through `io`, and what
+/// `fill` returns.
+pub fn write_dir_atomic<E>(
+    dir: &Path,
+    io: impl Fn(&Path, std::io::Error) -> E,
+    fill: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<(), E> {
+    if dir.exists()
+        && std::fs::read_dir(dir)
+            .map_err(|e| io(dir, e))?
+            .next()
+            .is_some()
+    {
+        return Err(io(
+            dir,
+            std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "directory exists and is not empty",
+            ),
+        ));
+    }
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let result = fill(&tmp).and_then(|()| {
+        if dir.exists() {
+            std::fs::remove_dir(dir).map_err(|e| io(dir, e))?;
+        }
+        std::fs::rename(&tmp, dir).map_err(|e| io(dir, e))
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    result
+}
+
 /// The float encodings a checkpoint may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FloatKind {

@@ -13,7 +13,7 @@
 
 use std::path::Path;
 
-use ssl_distill_models::{Preprocessor, SslConfig, export_hf};
+use ssl_distill_models::{Preprocessor, SslConfig, export_hf, write_dir_atomic};
 
 use crate::error::StudentError;
 use crate::front_end::FrontEndConfig;
@@ -133,57 +133,16 @@ impl Student {
         dir: impl AsRef<Path>,
         preprocessor: &Preprocessor,
     ) -> Result<(), StudentError> {
-        let dir = dir.as_ref();
         let io = |path: &Path, source| StudentError::Io {
             path: path.into(),
             source,
         };
-        if dir.exists()
-            && std::fs::read_dir(dir)
-                .map_err(|e| io(dir, e))?
-                .next()
-                .is_some()
-        {
-            return Err(io(
-                dir,
-                std::io::Error::new(
-                    std::io::ErrorKind::AlreadyExists,
-                    "directory exists and is not empty",
-                ),
-            ));
-        }
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let parent = dir
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
-        let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&tmp);
-        let written = self.save(&tmp).and_then(|()| {
+        write_dir_atomic(dir.as_ref(), io, |tmp| {
+            self.save(tmp)?;
             let path = tmp.join("preprocessor_config.json");
-            let json = serde_json::json!({
-                "feature_extractor_type": "Wav2Vec2FeatureExtractor",
-                "feature_size": 1,
-                "sampling_rate": preprocessor.sampling_rate,
-                "padding_value": 0.0,
-                "padding_side": "right",
-                "do_normalize": preprocessor.do_normalize,
-                "return_attention_mask": true,
-            });
-            let text = serde_json::to_string_pretty(&json).expect("JSON values serialize");
-            std::fs::write(&path, text).map_err(|e| io(&path, e))?;
-            if dir.exists() {
-                std::fs::remove_dir(dir).map_err(|e| io(dir, e))?;
-            }
-            std::fs::rename(&tmp, dir).map_err(|e| io(dir, e))
-        });
-        if written.is_err() {
-            let _ = std::fs::remove_dir_all(&tmp);
-        }
-        written
+            let json = serde_json::to_string_pretty(&preprocessor.hf_json(true))
+                .expect("JSON values serialize");
+            std::fs::write(&path, json).map_err(|e| io(&path, e))
+        })
     }
 }
