@@ -335,6 +335,21 @@ pub fn infer_config(dict: &StateDict, overrides: &FairseqOverrides) -> Result<Ss
     }
 }
 
+/// The tensor shapes of a 2-layer, 128-wide fairseq model with a 2-layer conv stack (kernels 10,
+/// 3), shared by this module's and `resolve`'s tests.
+#[cfg(test)]
+const TINY_SHAPES: &[(&str, &[usize])] = &[
+    ("feature_extractor.conv_layers.0.0.weight", &[32, 1, 10]),
+    ("feature_extractor.conv_layers.0.2.weight", &[32]),
+    ("feature_extractor.conv_layers.0.2.bias", &[32]),
+    ("feature_extractor.conv_layers.1.0.weight", &[32, 32, 3]),
+    ("layer_norm.weight", &[32]),
+    ("post_extract_proj.weight", &[128, 32]),
+    ("encoder.pos_conv.0.weight_v", &[128, 8, 16]),
+    ("encoder.layers.0.fc1.weight", &[256, 128]),
+    ("encoder.layers.1.fc1.weight", &[256, 128]),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,19 +366,9 @@ mod tests {
             .collect()
     }
 
-    /// A 2-layer, 64-wide model with a 2-layer conv stack (kernels 10, 3).
+    /// [`TINY_SHAPES`](super::TINY_SHAPES) plus `extra`, as zero tensors.
     fn base(extra: &[(&str, &[usize])]) -> StateDict {
-        let mut shapes: Vec<(&str, &[usize])> = vec![
-            ("feature_extractor.conv_layers.0.0.weight", &[32, 1, 10]),
-            ("feature_extractor.conv_layers.0.2.weight", &[32]),
-            ("feature_extractor.conv_layers.0.2.bias", &[32]),
-            ("feature_extractor.conv_layers.1.0.weight", &[32, 32, 3]),
-            ("layer_norm.weight", &[32]),
-            ("post_extract_proj.weight", &[128, 32]),
-            ("encoder.pos_conv.0.weight_v", &[128, 8, 16]),
-            ("encoder.layers.0.fc1.weight", &[256, 128]),
-            ("encoder.layers.1.fc1.weight", &[256, 128]),
-        ];
+        let mut shapes = super::TINY_SHAPES.to_vec();
         shapes.extend_from_slice(extra);
         dict(&shapes)
     }

@@ -442,19 +442,9 @@ fn wavlm(
 mod tests {
     use super::*;
 
-    /// A 2-layer, 128-wide model with a 2-layer conv stack (kernels 10, 3).
+    /// [`TINY_SHAPES`](crate::fairseq::TINY_SHAPES) plus `extra`.
     fn base(extra: &[(&str, &[usize])]) -> Shapes {
-        let mut shapes: Vec<(&str, &[usize])> = vec![
-            ("feature_extractor.conv_layers.0.0.weight", &[32, 1, 10]),
-            ("feature_extractor.conv_layers.0.2.weight", &[32]),
-            ("feature_extractor.conv_layers.0.2.bias", &[32]),
-            ("feature_extractor.conv_layers.1.0.weight", &[32, 32, 3]),
-            ("layer_norm.weight", &[32]),
-            ("post_extract_proj.weight", &[128, 32]),
-            ("encoder.pos_conv.0.weight_v", &[128, 8, 16]),
-            ("encoder.layers.0.fc1.weight", &[256, 128]),
-            ("encoder.layers.1.fc1.weight", &[256, 128]),
-        ];
+        let mut shapes = crate::fairseq::TINY_SHAPES.to_vec();
         shapes.extend_from_slice(extra);
         shapes
             .into_iter()
