@@ -24,6 +24,7 @@ use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::tensor::{Bool, Device, Tensor, TensorData, activation::gelu};
 use ssl_distill_audio::{Fbank, FbankConfig, FeatureError};
 use ssl_distill_models::SslConfig;
+use ssl_distill_models::nn::conv_matmul::conv1d_module_time_major;
 
 use crate::error::StudentError;
 
@@ -271,14 +272,15 @@ impl FbankFrontEnd {
     /// - `features`: `[batch, fbank_frames, bins]` → `[batch, frames, conv_out]`
     pub fn subsample(&self, features: Tensor<3>) -> Tensor<3> {
         let last = self.conv_layers.len().saturating_sub(1);
-        let mut x = features.swap_dims(1, 2);
+        let mut x = features;
         for (i, conv) in self.conv_layers.iter().enumerate() {
-            x = conv.forward(x);
+            // Time-major all the way: each conv is one matrix product (see `conv_matmul`).
+            x = conv1d_module_time_major(conv, x);
             if i < last {
                 x = gelu(x);
             }
         }
-        x.swap_dims(1, 2)
+        x
     }
 }
 

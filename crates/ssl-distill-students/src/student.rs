@@ -496,7 +496,7 @@ impl Student {
 
     /// The conv stack with each gated layer's output channels multiplied by their gates.
     fn gated_cnn(&self, wave: Tensor<2>, masks: &GateMasks) -> Tensor<3> {
-        let mut x = wave.unsqueeze_dim::<3>(1);
+        let mut x = wave.unsqueeze_dim::<3>(2);
         for (i, layer) in self
             .backbone
             .feature_extractor
@@ -504,13 +504,13 @@ impl Student {
             .iter()
             .enumerate()
         {
-            x = layer.forward(x);
+            x = layer.forward_time_major(x);
             if let Some(g) = masks.conv.get(i) {
                 let c = g.dims()[0];
-                x = x * g.clone().reshape([1, c, 1]);
+                x = x * g.clone().reshape([1, 1, c]);
             }
         }
-        x.swap_dims(1, 2)
+        x
     }
 
     /// Frame `t` of row `b` is padded iff `t >= num_frames(valid samples of b)` (HF's rule).

@@ -68,7 +68,8 @@ pub struct TrainConfig {
     pub checkpoint_every: u64,
     /// Keep only the newest N complete checkpoints; `0` keeps all.
     pub keep_last_n: usize,
-    /// Log a metrics row every N steps (and at the last step).
+    /// Log a metrics row every N steps, and always at step 1 (so a short run shows its starting
+    /// loss) and at the last step.
     pub log_every: u64,
     /// Seed of the loop's RNG (given to the data source) and of the device RNG (reseeded per step).
     pub seed: u64,

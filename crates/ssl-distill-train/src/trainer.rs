@@ -202,7 +202,7 @@ where
 /// `loss / micro_batches` for each, clip the summed gradients to `clip_grad_norm` (global norm),
 /// optimizer step with `lr_at(s)` (times each group's `lr_scale`, see
 /// [`crate::ParamGroupConfig`]), validate every `val_every` and at `max_steps` (see
-/// [`Validator`]), log every `log_every` and whenever validation ran, checkpoint every
+/// [`Validator`]), log at step 1, every `log_every`, at the last step and whenever validation ran, checkpoint every
 /// `checkpoint_every` and at the end.
 ///
 /// Parameter groups are matched against `model` before a resume replaces its weights; the model
@@ -350,7 +350,7 @@ where
             _ => None,
         };
 
-        if step % cfg.log_every == 0 || step == end || val.is_some() {
+        if step == 1 || step % cfg.log_every == 0 || step == end || val.is_some() {
             let sec_per_step = window_start.elapsed().as_secs_f64() / window_steps as f64;
             let terms = sg
                 .term_sums

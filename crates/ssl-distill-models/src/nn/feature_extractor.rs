@@ -10,6 +10,8 @@ use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::{GroupNorm, GroupNormConfig, Initializer, LayerNorm, LayerNormConfig};
 use burn::tensor::{Device, Tensor, activation::gelu};
 
+use super::conv_matmul::{conv1d_module_time_major, group_norm_per_channel_time_major};
+
 /// Normalisation of the convolutional feature extractor (HF `feat_extract_norm`).
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
 pub enum FeatExtractNorm {
@@ -41,11 +43,24 @@ impl ConvLayer {
     /// # Shapes
     /// - `x`: `[batch, channels_in, samples]` -> `[batch, channels_out, frames]`
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let x = self.conv.forward(x);
+        self.forward_time_major(x.swap_dims(1, 2)).swap_dims(1, 2)
+    }
+
+    /// [`ConvLayer::forward`] on the time-major layout, the one the extractor keeps between
+    /// layers: the conv is one matrix product and the norms reduce without layout swaps (see
+    /// [`super::conv_matmul`]).
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, samples, channels_in]` -> `[batch, frames, channels_out]`
+    pub fn forward_time_major(&self, x: Tensor<3>) -> Tensor<3> {
+        let x = conv1d_module_time_major(&self.conv, x);
         let x = match &self.layer_norm {
             None => x,
-            Some(ConvNorm::Group(norm)) => norm.forward(x),
-            Some(ConvNorm::Layer(norm)) => norm.forward(x.swap_dims(1, 2)).swap_dims(1, 2),
+            Some(ConvNorm::Group(norm)) if norm.num_groups == norm.num_channels => {
+                group_norm_per_channel_time_major(norm, x)
+            }
+            Some(ConvNorm::Group(norm)) => norm.forward(x.swap_dims(1, 2)).swap_dims(1, 2),
+            Some(ConvNorm::Layer(norm)) => norm.forward(x),
         };
         gelu(x)
     }
@@ -154,10 +169,10 @@ impl FeatureExtractor {
     /// # Panics
     /// If `samples` is shorter than the receptive field (400 for the standard stack).
     pub fn forward(&self, waveform: Tensor<2>) -> Tensor<3> {
-        let mut x = waveform.unsqueeze_dim::<3>(1);
+        let mut x = waveform.unsqueeze_dim::<3>(2);
         for layer in &self.conv_layers {
-            x = layer.forward(x);
+            x = layer.forward_time_major(x);
         }
-        x.swap_dims(1, 2)
+        x
     }
 }

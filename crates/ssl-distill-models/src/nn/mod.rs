@@ -1,6 +1,7 @@
 //! Building blocks shared by HuBERT, wav2vec 2.0 and WavLM (and by students).
 
 pub mod attention;
+pub mod conv_matmul;
 pub mod encoder_layer;
 pub mod feature_extractor;
 pub mod feature_projection;

@@ -215,3 +215,22 @@ fn latest_ignores_incomplete_and_tmp_dirs() {
             .is_file()
     );
 }
+
+/// A run shorter than `log_every` still logs its first and last steps (the starting loss).
+#[test]
+fn short_run_logs_the_first_and_last_step() {
+    let _serial = crate::toy::serial();
+    let dir = tempfile::tempdir().unwrap();
+    let c = TrainConfig {
+        max_steps: 7,
+        log_every: 50,
+        checkpoint_every: 0,
+        ..cfg()
+    };
+    let out = train(&c, &opts(dir.path()), Mlp::new(&device()), &mut data()).unwrap();
+    let rows = read_metrics(&dir.path().join("metrics.jsonl")).unwrap();
+    let steps: Vec<u64> = rows.iter().map(|r| r.step).collect();
+    assert_eq!(steps, vec![1, 7]);
+    assert_eq!(rows[1].loss, out.last_loss);
+    assert_ne!(rows[0].loss, rows[1].loss);
+}

@@ -65,18 +65,18 @@ fn validation_does_not_change_training_and_fills_rows() {
     assert_eq!(weight_bytes(&plain.model), weight_bytes(&with_val.model));
     assert!(plain.validation.is_none());
 
-    // Rows: every log_every, plus every val_every, plus the last step (validated too).
+    // Rows: step 1, every log_every, every val_every, and the last step (validated too).
     let rows_a = read_metrics(&a.path().join("metrics.jsonl")).unwrap();
     let rows_b = read_metrics(&b.path().join("metrics.jsonl")).unwrap();
     let steps_b: Vec<u64> = rows_b.iter().map(|r| r.step).collect();
-    assert_eq!(steps_b, vec![3, 5, 6, 9, 10, 12]);
+    assert_eq!(steps_b, vec![1, 3, 5, 6, 9, 10, 12]);
     let val_steps: Vec<u64> = rows_b
         .iter()
         .filter(|r| r.extra.contains_key("val_mse"))
         .map(|r| r.step)
         .collect();
     assert_eq!(val_steps, vec![5, 10, 12]);
-    assert_eq!(rows_b[5].extra["val_calls"], 3.0);
+    assert_eq!(rows_b[6].extra["val_calls"], 3.0);
     for ra in &rows_a {
         let rb = rows_b.iter().find(|r| r.step == ra.step).unwrap();
         assert_eq!((ra.loss, ra.grad_norm), (rb.loss, rb.grad_norm));
