@@ -173,11 +173,8 @@ where
     let config_json = serde_json::to_value(cfg).unwrap_or(serde_json::Value::Null);
     let (model, mut optim, resumed) = resume(opts, model, optim, data)?;
     let resumed_from = resumed.as_ref().map(|r| r.step);
-    let start = resumed_from.unwrap_or(0);
-    let (mut rng, mut skipped) = match resumed {
-        Some(r) => (r.rng, r.skipped),
-        None => (ChaCha8Rng::seed_from_u64(cfg.seed), 0),
-    };
+    let r = resumed.unwrap_or_else(|| Resumed::fresh(cfg.seed));
+    let (start, mut rng, mut skipped) = (r.step, r.rng, r.skipped);
     let devices = opts.devices.clone();
     let (mut model, seeded) = place(model, &devices);
     let mut metrics = MetricsWriter::open(out, start)?;
@@ -203,9 +200,11 @@ where
         let loss = sg.loss_sum / micro;
         last_loss = loss;
         let mut grads = sg.grads;
-        let grad_norm = (!sg.bad_loss)
-            .then(|| clip_global_norm(&model, &mut grads, cfg.clip_grad_norm))
-            .unwrap_or(f64::NAN);
+        let grad_norm = if sg.bad_loss {
+            f64::NAN
+        } else {
+            clip_global_norm(&model, &mut grads, cfg.clip_grad_norm)
+        };
         match (non_finite(sg.bad_loss, grad_norm), cfg.nan_policy) {
             (Some(what), NanPolicy::Stop) => {
                 if let Some(b) = &bar {
@@ -301,7 +300,7 @@ fn check_run<M: Module>(
     Ok(groups)
 }
 
-/// Where a resumed run continues from.
+/// Where a run continues from (a checkpoint, or [`Resumed::fresh`]).
 struct Resumed {
     /// The step of the checkpoint.
     step: u64,
@@ -309,6 +308,17 @@ struct Resumed {
     rng: ChaCha8Rng,
     /// Steps skipped before it.
     skipped: u64,
+}
+
+impl Resumed {
+    /// A fresh start: step 0, the loop's RNG seeded with `seed`, nothing skipped.
+    fn fresh(seed: u64) -> Self {
+        Self {
+            step: 0,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            skipped: 0,
+        }
+    }
 }
 
 /// With `opts.resume`, loads the newest complete checkpoint in `opts.out_dir` (after removing
@@ -452,7 +462,7 @@ fn validate_if_due<M: StepModel>(
     model: &M,
     validator: Option<&mut (dyn Validator<M> + '_)>,
 ) -> Result<Option<Vec<(String, f64)>>, TrainError> {
-    let due = (cfg.val_every > 0 && step % cfg.val_every == 0) || step == cfg.max_steps;
+    let due = (cfg.val_every > 0 && step.is_multiple_of(cfg.val_every)) || step == cfg.max_steps;
     match validator {
         Some(v) if due => {
             v.validate(&model.valid())
