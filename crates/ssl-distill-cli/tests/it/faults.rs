@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use burn::optim::OptimizerRecord;
 use burn::tensor::Device;
-use ssl_distill_train::checkpoint::{META_FILE, MODEL_FILE, OPTIM_FILE, read_meta};
+use ssl_distill_train::{META_FILE, MODEL_FILE, OPTIM_FILE, read_meta};
 use ssl_distill_train::{complete_checkpoints, latest_checkpoint, read_metrics};
 
 /// The distilhubert recipe with `edits` applied (`(from, to)` replacements that must match).
@@ -39,7 +39,7 @@ fn teacher(dir: &Path) -> PathBuf {
 
 /// `ssl-distill distill` with the flags every run here shares, plus `extra`.
 fn distill_cmd(recipe: &Path, teacher: &Path, data: &Path, out: &Path, extra: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ssl-distill"));
+    let mut cmd = crate::command();
     cmd.arg("distill")
         .arg("--recipe")
         .arg(recipe)
