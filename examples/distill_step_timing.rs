@@ -68,7 +68,9 @@ fn parse_args() -> Result<Args> {
                 args.seconds = 1.0;
             }
             other => {
-                bail!("unknown argument {other:?} (expected --steps, --batch, --seconds, --device, --smoke)")
+                bail!(
+                    "unknown argument {other:?} (expected --steps, --batch, --seconds, --device, --smoke)"
+                )
             }
         }
     }
