@@ -13,6 +13,7 @@ then runs, each side in its own process, interleaved with PyTorch:
   Kaldi Fbank (10 s, 80 bins; 1 and 2 threads)         tools/bench/fbank_vs_torchaudio.py
   teacher forward, HuBERT Base (1 x 10 s, 8 x 4 s)      tools/bench/teacher_vs_pytorch.py
   DistilHuBERT step (8 x 4 s)                            tools/bench/distill_vs_pytorch.py
+  whole-process `features` (every state, 40 utterances)  tools/bench/features_process.py
   whole-process `distill` (6 steps of 4 x 2 s)           tools/bench/distill_process.py
 
 Every figure is a median of >= 5; the 1-minute load average is recorded before and after each
@@ -105,19 +106,26 @@ def table(results, threads, backends):
     cells = [f"{pt['max_rss_mib']:.0f} MiB"] + [f"{s['ours']['max_rss_mib']:.0f} MiB" for s in steps] \
         + [fmt_ratio(s["ours"]["max_rss_mib"], s["pytorch"]["max_rss_mib"]) for s in steps]
     lines.append("| — peak RSS of the step process | " + " | ".join(cells) + " | |")
-    procs = [results[f"process-{b}"] for b in backends]
+    for key, label in (("features", "whole-process `features`, every state of 40 utterances"),
+                       ("process", "whole-process `distill`, 6 steps of 4 × 2 s")):
+        lines += process_rows(label, [results[f"{key}-{b}"] for b in backends])
+    return "\n".join(lines)
+
+
+def process_rows(label, procs):
+    """Two table rows (wall time, peak RSS) of a whole-process benchmark, one entry per backend."""
+    lines = []
     pt = procs[0]["summary"]["pytorch"]
     cells = [f"{pt['wall_s']:.1f} s"] + [f"{p['summary']['ours']['wall_s']:.1f} s" for p in procs] \
         + [f"**{p['ratio']:.2f}**" for p in procs]
     loads = [r["load_before"] for p in procs for side in p["runs"].values() for r in side]
-    lines.append("| whole-process `distill`, 6 steps of 4 × 2 s | " + " | ".join(cells) +
-                 f" | {min(loads):.1f}–{max(loads):.1f} |")
+    lines.append(f"| {label} | " + " | ".join(cells) + f" | {min(loads):.1f}–{max(loads):.1f} |")
     cells = [f"{pt['peak_rss_mib']:.0f} MiB"] + \
         [f"{p['summary']['ours']['peak_rss_mib']:.0f} MiB" for p in procs] + \
         [fmt_ratio(p["summary"]["ours"]["peak_rss_mib"], p["summary"]["pytorch"]["peak_rss_mib"])
          for p in procs]
     lines.append("| — peak RSS of the whole process | " + " | ".join(cells) + " | |")
-    return "\n".join(lines)
+    return lines
 
 
 def main():
@@ -126,6 +134,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=pathlib.Path, default=ROOT / "runs" / "bench")
     ap.add_argument("--doc", type=pathlib.Path, default=ROOT / "docs" / "performance.md")
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep the JSON of benchmarks already in --out (resume a cut-off run)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     backends = ["flex"] + (["tch"] if args.torch29 else [])
@@ -140,26 +150,27 @@ def main():
     py = sys.executable
     results = {}
 
-    fbank_json = args.out / "fbank.json"
-    run([py, BENCH / "fbank_vs_torchaudio.py", "--json", fbank_json], env)
-    results["fbank"] = json.loads(fbank_json.read_text())
+    def bench(key, script, *flags, env=env):
+        """Runs one benchmark script writing `<out>/<key>.json` (kept from an earlier run with
+        `--reuse`), and loads its JSON."""
+        out = args.out / f"{key}.json"
+        if not (args.reuse and out.exists()):
+            run([py, BENCH / script, *flags, "--json", out], env)
+        results[key] = json.loads(out.read_text())
+
+    bench("fbank", "fbank_vs_torchaudio.py", "--rounds", 5)
     for b in backends:
-        out = args.out / f"teacher-{b}.json"
-        run([py, BENCH / "teacher_vs_pytorch.py", "--threads", args.threads, "--repeats", 5,
-             "--device", b, "--binary", bins[b] / "teacher_timing", "--json", out], env_of[b])
-        results[f"teacher-{b}"] = json.loads(out.read_text())
+        bench(f"teacher-{b}", "teacher_vs_pytorch.py", "--threads", args.threads, "--repeats", 5,
+              "--device", b, "--binary", bins[b] / "teacher_timing", env=env_of[b])
     for b in backends:
-        out = args.out / f"step-{b}.json"
-        run([py, BENCH / "distill_vs_pytorch.py", "--threads", args.threads, "--steps", 5,
-             "--rounds", 1, "--device", b, "--binary", bins[b] / "distill_step_timing",
-             "--json", out], env_of[b])
-        results[f"step-{b}"] = json.loads(out.read_text())
-    for b in backends:
-        out = args.out / f"process-{b}.json"
-        run([py, BENCH / "distill_process.py", "--threads", args.threads, "--reps", 5,
-             "--device", "cpu" if b == "flex" else "tch", "--binary", bins[b] / "ssl-distill",
-             "--work", args.out / "process-work", "--json", out], env_of[b])
-        results[f"process-{b}"] = json.loads(out.read_text())
+        bench(f"step-{b}", "distill_vs_pytorch.py", "--threads", args.threads, "--steps", 5,
+              "--rounds", 1, "--device", b, "--binary", bins[b] / "distill_step_timing",
+              env=env_of[b])
+    for key, script in (("features", "features_process.py"), ("process", "distill_process.py")):
+        for b in backends:
+            bench(f"{key}-{b}", script, "--threads", args.threads, "--reps", 5,
+                  "--device", "cpu" if b == "flex" else "tch", "--binary", bins[b] / "ssl-distill",
+                  "--work", args.out / "process-work", env=env_of[b])
 
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
                 if line.startswith("model name")), "unknown CPU")
