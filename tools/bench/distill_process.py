@@ -94,7 +94,7 @@ def torch_worker(args):
     opt = pt.adamw(params)
     warm = max(1, round(0.07 * args.steps))
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (args.steps - s) / (args.steps - warm)))
+        opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (args.steps - s) / max(1, args.steps - warm)))
     paths = [line.split("\t")[0] for line in pathlib.Path(args.manifest).read_text().splitlines()[1:]]
     crop = int(round(args.seconds * 16000))
 
@@ -178,24 +178,32 @@ def main():
         binary = pathlib.Path(meta["target_directory"]) / "release" / "ssl-distill"
     common = ["--steps", str(args.steps), "--batch", str(args.batch), "--seconds",
               str(args.seconds), "--threads", str(args.threads), "--device", args.device]
-    runs = {"pytorch": [], "ours": []}
     print(f"whole-process DistilHuBERT distill: HuBERT Base teacher (random init), {args.steps} "
           f"steps of {args.batch} x {args.seconds:g} s, {args.threads} threads, device "
           f"{args.device}; {time.strftime('%Y-%m-%d %H:%M:%S %Z')}", flush=True)
-    for r in range(args.reps):
+
+    def command(side, out):
+        if side == "pytorch":
+            return [sys.executable, __file__, "--worker", "torch", "--teacher", str(teacher),
+                    "--manifest", str(manifest), "--out", str(out), *common]
+        return [str(binary), "distill", "--recipe", "recipes/distilhubert.toml",
+                "--teacher", str(teacher), "--data", str(manifest), "--out", str(out),
+                "--max-steps", str(args.steps), "--batch-size", str(args.batch),
+                "--crop-seconds", str(args.seconds), "--checkpoint-every", "100000",
+                "--device", args.device]
+
+    interleave(args.reps, command, env, work / "out", args)
+
+
+def interleave(reps, command, env, out_prefix, args):
+    """Runs `command(side, out_dir)` for PyTorch and ours `reps` times each, interleaved ABBA,
+    prints every run and the medians of wall time and peak RSS, and writes `args.json`."""
+    runs = {"pytorch": [], "ours": []}
+    for r in range(reps):
         for side in (["pytorch", "ours"] if r % 2 == 0 else ["ours", "pytorch"]):
-            out = work / f"out-{side}-{r}"
+            out = pathlib.Path(f"{out_prefix}-{side}-{r}")
             subprocess.run(["rm", "-rf", str(out)], check=True)
-            if side == "pytorch":
-                cmd = [sys.executable, __file__, "--worker", "torch", "--teacher", str(teacher),
-                       "--manifest", str(manifest), "--out", str(out), *common]
-            else:
-                cmd = [str(binary), "distill", "--recipe", "recipes/distilhubert.toml",
-                       "--teacher", str(teacher), "--data", str(manifest), "--out", str(out),
-                       "--max-steps", str(args.steps), "--batch-size", str(args.batch),
-                       "--crop-seconds", str(args.seconds), "--checkpoint-every", "100000",
-                       "--device", args.device]
-            res = timed(cmd, env)
+            res = timed(command(side, out), env)
             runs[side].append(res)
             print(f"  rep {r + 1} {side:8s} {res['wall_s']:7.2f} s, peak RSS "
                   f"{res['peak_rss_mib']:6.0f} MiB, load {res['load_before']:.2f} -> "
@@ -213,7 +221,6 @@ def main():
         args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
                                          "runs": runs, "summary": summary, "ratio": ratio},
                                         indent=1))
-
 
 if __name__ == "__main__":
     main()

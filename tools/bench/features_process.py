@@ -22,16 +22,13 @@ Prints each run, the medians of wall time and peak RSS per side, and the ratio o
 """
 
 import argparse
-import json
 import os
 import pathlib
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
-from distill_process import ROOT, make_inputs, timed
+from distill_process import interleave, make_inputs
 
 
 def torch_worker(args):
@@ -78,40 +75,19 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     teacher, manifest = make_inputs(work, args.clips)
     env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
-    runs = {"pytorch": [], "ours": []}
     print(f"whole-process features: HuBERT Base teacher (random init), every hidden state of "
           f"{args.clips} utterances, {args.threads} threads, device {args.device}; "
           f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}", flush=True)
-    for r in range(args.reps):
-        for side in (["pytorch", "ours"] if r % 2 == 0 else ["ours", "pytorch"]):
-            out = work / f"features-{side}-{r}"
-            subprocess.run(["rm", "-rf", str(out)], check=True)
-            if side == "pytorch":
-                cmd = [sys.executable, __file__, "--worker", "torch", "--teacher", str(teacher),
-                       "--manifest", str(manifest), "--out", str(out),
-                       "--threads", str(args.threads), "--binary", str(args.binary)]
-            else:
-                cmd = [str(args.binary), "features", "--model", str(teacher), "--data",
-                       str(manifest), "--out", str(out), "--device", args.device]
-            res = timed(cmd, env)
-            runs[side].append(res)
-            print(f"  rep {r + 1} {side:8s} {res['wall_s']:7.2f} s, peak RSS "
-                  f"{res['peak_rss_mib']:6.0f} MiB, load {res['load_before']:.2f} -> "
-                  f"{res['load_after']:.2f}", flush=True)
-    summary = {side: {"wall_s": statistics.median(r["wall_s"] for r in rs),
-                      "peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in rs)}
-               for side, rs in runs.items()}
-    ratio = summary["ours"]["wall_s"] / summary["pytorch"]["wall_s"]
-    rss = summary["ours"]["peak_rss_mib"] / summary["pytorch"]["peak_rss_mib"]
-    print(f"median wall: PyTorch {summary['pytorch']['wall_s']:.2f} s, ours "
-          f"{summary['ours']['wall_s']:.2f} s, ours/PyTorch {ratio:.2f}; peak RSS "
-          f"{summary['pytorch']['peak_rss_mib']:.0f} / {summary['ours']['peak_rss_mib']:.0f} MiB "
-          f"({rss:.2f})")
-    if args.json:
-        args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
-                                         "runs": runs, "summary": summary, "ratio": ratio},
-                                        indent=1))
 
+    def command(side, out):
+        if side == "pytorch":
+            return [sys.executable, __file__, "--worker", "torch", "--teacher", str(teacher),
+                    "--manifest", str(manifest), "--out", str(out),
+                    "--threads", str(args.threads), "--binary", str(args.binary)]
+        return [str(args.binary), "features", "--model", str(teacher), "--data", str(manifest),
+                "--out", str(out), "--device", args.device]
+
+    interleave(args.reps, command, env, work / "features", args)
 
 if __name__ == "__main__":
     main()
