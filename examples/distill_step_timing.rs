@@ -14,7 +14,7 @@
 //! same run. The criterion twin is `benches/distill_step.rs`.
 //!
 //! `cargo run --release --example distill_step_timing -- [--steps N] [--batch B]
-//! [--seconds S] [--smoke]` (defaults: 5 timed steps after one warm-up step, batch 8 × 4 s;
+//! [--seconds S] [--device flex|tch] [--smoke]` (defaults: 5 timed steps after one warm-up step, batch 8 × 4 s, flex;
 //! `--smoke` runs one step on 1 × 1 s).
 
 use std::time::Instant;
@@ -22,11 +22,16 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::optim::GradientsParams;
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{Distribution, Tensor};
 use ssl_distill_losses::{compute, distilhubert_terms};
 use ssl_distill_models::{SslConfig, SslInput, SslModel};
 use ssl_distill_students::{Student, StudentConfig};
 use ssl_distill_train::{TrainConfig, adamw_from_config, clip_global_norm};
+
+#[path = "timing/mod.rs"]
+mod timing;
+
+use timing::{device, median};
 
 /// Teacher layers the student predicts (HF `hidden_states` indices).
 const TARGETS: [usize; 3] = [4, 8, 12];
@@ -39,6 +44,7 @@ struct Args {
     steps: usize,
     batch: usize,
     seconds: f64,
+    device: String,
 }
 
 fn parse_args() -> Result<Args> {
@@ -46,6 +52,7 @@ fn parse_args() -> Result<Args> {
         steps: 5,
         batch: 8,
         seconds: 4.0,
+        device: "flex".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -54,15 +61,16 @@ fn parse_args() -> Result<Args> {
             "--steps" => args.steps = value("--steps")?.parse().context("--steps")?,
             "--batch" => args.batch = value("--batch")?.parse().context("--batch")?,
             "--seconds" => args.seconds = value("--seconds")?.parse().context("--seconds")?,
+            "--device" => args.device = value("--device")?,
             "--smoke" => {
-                args = Args {
-                    steps: 1,
-                    batch: 1,
-                    seconds: 1.0,
-                }
+                args.steps = 1;
+                args.batch = 1;
+                args.seconds = 1.0;
             }
             other => {
-                bail!("unknown argument {other:?} (expected --steps, --batch, --seconds, --smoke)")
+                bail!(
+                    "unknown argument {other:?} (expected --steps, --batch, --seconds, --device, --smoke)"
+                )
             }
         }
     }
@@ -70,11 +78,6 @@ fn parse_args() -> Result<Args> {
         bail!("--steps and --batch must be >= 1 and --seconds >= 0.025 (400 samples)");
     }
     Ok(args)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// Peak resident set size of this process so far, in MiB (`VmHWM`; 0 where unavailable).
@@ -158,7 +161,7 @@ fn step(
 
 fn main() -> Result<()> {
     let args = parse_args()?;
-    let train_device = Device::flex().autodiff();
+    let train_device = device(&args.device)?.autodiff();
     let plain = train_device.clone().inner();
 
     let setup = Instant::now();

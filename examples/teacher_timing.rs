@@ -9,25 +9,13 @@
 use std::time::Instant;
 
 use anyhow::{Result, bail};
-use burn::tensor::{Device, Distribution, Tensor};
+use burn::tensor::{Distribution, Tensor};
 use ssl_distill_models::{SslConfig, SslInput};
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
+#[path = "timing/mod.rs"]
+mod timing;
 
-/// The device named on the command line, among the backends compiled in.
-fn device(name: &str) -> Result<Device> {
-    match name {
-        #[cfg(feature = "flex")]
-        "flex" => Ok(Device::flex()),
-        #[cfg(feature = "tch")]
-        #[expect(deprecated, reason = "burn-tch is deprecated upstream; opt-in backend")]
-        "tch" => Ok(Device::libtorch()),
-        other => bail!("--device {other}: not compiled in (features: flex, tch)"),
-    }
-}
+use timing::{device, median};
 
 fn main() -> Result<()> {
     let (mut repeats, mut device_name) = (5usize, String::from("flex"));

@@ -32,8 +32,10 @@ import sys
 import tempfile
 import time
 
+import pt_distilhubert as pt
+from pt_distilhubert import TARGETS
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-TARGETS = (4, 8, 12)
 
 
 def make_inputs(work, clips, seed=0):
@@ -76,8 +78,6 @@ def torch_worker(args):
 
     import soundfile
     import torch
-    import torch.nn.functional as F
-    from torch import nn
     from transformers import HubertModel
 
     device = torch.device("cuda" if args.device == "tch-cuda" else "cpu")
@@ -86,46 +86,12 @@ def torch_worker(args):
     rng = random.Random(0)
     teacher = HubertModel.from_pretrained(args.teacher).to(device).eval()
     teacher.requires_grad_(False)
-    common = dict(teacher.config.to_dict(), num_hidden_layers=2, feat_proj_layer_norm=False,
-                  hidden_dropout=0.0, attention_dropout=0.0, activation_dropout=0.0,
-                  feat_proj_dropout=0.0, layerdrop=0.0, mask_time_prob=0.0)
-    student = HubertModel(type(teacher.config).from_dict(common)).to(device)
-    student.feature_extractor.load_state_dict(teacher.feature_extractor.state_dict())
-    student.feature_projection.projection.load_state_dict(
-        teacher.feature_projection.projection.state_dict())
-    student.encoder.pos_conv_embed.load_state_dict(teacher.encoder.pos_conv_embed.state_dict())
-    for i in range(2):
-        student.encoder.layers[i].load_state_dict(teacher.encoder.layers[i].state_dict())
-    if hasattr(student.feature_extractor, "_requires_grad"):
-        student.feature_extractor._requires_grad = False
-
-    class GradMultiply(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, x, scale):
-            ctx.scale = scale
-            return x.clone()
-
-        @staticmethod
-        def backward(ctx, grad):
-            return grad * ctx.scale, None
-
-    student.feature_extractor.register_forward_hook(
-        lambda _m, _i, out: GradMultiply.apply(out, 0.1))
-
-    class Heads(nn.Module):
-        def __init__(self, d=768, n=len(TARGETS)):
-            super().__init__()
-            self.d = d
-            self.expand = nn.Linear(d, d * n)
-            self.heads = nn.ModuleList(nn.Linear(d, d) for _ in range(n))
-
-        def forward(self, x):
-            x = F.gelu(self.expand(x))
-            return [h(x[..., i * self.d:(i + 1) * self.d]) for i, h in enumerate(self.heads)]
-
-    heads = Heads().to(device)
+    student = pt.student_from_teacher(
+        teacher, hidden_dropout=0.0, attention_dropout=0.0, activation_dropout=0.0,
+        feat_proj_dropout=0.0, layerdrop=0.0, mask_time_prob=0.0).to(device)
+    heads = pt.PredictionHeads().to(device)
     params = [q for q in list(student.parameters()) + list(heads.parameters()) if q.requires_grad]
-    opt = torch.optim.AdamW(params, lr=2e-4, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.01)
+    opt = pt.adamw(params)
     warm = max(1, round(0.07 * args.steps))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (args.steps - s) / (args.steps - warm)))
@@ -150,8 +116,7 @@ def torch_worker(args):
             targets = [hs[k] for k in TARGETS]
         del hs
         preds = heads(student(x).last_hidden_state)
-        loss = sum((p_ - t_).abs().mean() - F.logsigmoid(F.cosine_similarity(p_, t_, dim=-1)).mean()
-                   for p_, t_ in zip(preds, targets)) / len(TARGETS)
+        loss = pt.loss(preds, targets)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 5.0)

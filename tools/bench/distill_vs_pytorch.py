@@ -30,8 +30,10 @@ import subprocess
 import sys
 import time
 
+import pt_distilhubert as pt
+from pt_distilhubert import TARGETS
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-TARGETS = (4, 8, 12)
 PHASES = ("teacher", "student_forward_loss", "backward", "clip", "optim")
 
 
@@ -46,9 +48,7 @@ def peak_rss_mib():
 
 def torch_worker(args):
     import torch
-    import torch.nn.functional as F
     import transformers
-    from torch import nn
     from transformers import HubertConfig, HubertModel
 
     torch.set_num_threads(args.threads)
@@ -59,51 +59,12 @@ def torch_worker(args):
     setup = time.perf_counter()
     teacher = HubertModel(HubertConfig(**common)).eval()
     teacher.requires_grad_(False)
-    student = HubertModel(HubertConfig(num_hidden_layers=2, feat_proj_layer_norm=False, **common))
-    # DistilHuBERT's init (s3prl): CNN, feature projection Linear, positional conv, first 2
-    # layers; not the encoder LayerNorm.
-    student.feature_extractor.load_state_dict(teacher.feature_extractor.state_dict())
-    student.feature_projection.projection.load_state_dict(
-        teacher.feature_projection.projection.state_dict())
-    student.encoder.pos_conv_embed.load_state_dict(teacher.encoder.pos_conv_embed.state_dict())
-    for i in range(2):
-        student.encoder.layers[i].load_state_dict(teacher.encoder.layers[i].state_dict())
-    # HF makes the waveform require grad in training (for gradient checkpointing); s3prl and
-    # ssl-distill do not compute that gradient.
-    if hasattr(student.feature_extractor, "_requires_grad"):
-        student.feature_extractor._requires_grad = False
-
-    class GradMultiply(torch.autograd.Function):
-        """fairseq's GradMultiply: identity forward, gradient x scale."""
-
-        @staticmethod
-        def forward(ctx, x, scale):
-            ctx.scale = scale
-            return x.clone()
-
-        @staticmethod
-        def backward(ctx, grad):
-            return grad * ctx.scale, None
-
-    student.feature_extractor.register_forward_hook(
-        lambda _m, _i, out: GradMultiply.apply(out, 0.1))
-
-    class PredictionHeads(nn.Module):
-        def __init__(self, d=768, n=len(TARGETS), d_target=768):
-            super().__init__()
-            self.d = d
-            self.expand = nn.Linear(d, d * n)
-            self.heads = nn.ModuleList(nn.Linear(d, d_target) for _ in range(n))
-
-        def forward(self, x):
-            x = F.gelu(self.expand(x))
-            return [h(x[..., i * self.d:(i + 1) * self.d]) for i, h in enumerate(self.heads)]
-
-    heads = PredictionHeads()
+    student = pt.student_from_teacher(teacher)
+    heads = pt.PredictionHeads()
     student.train()
     heads.train()
     params = [q for q in list(student.parameters()) + list(heads.parameters()) if q.requires_grad]
-    opt = torch.optim.AdamW(params, lr=2e-4, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.01)
+    opt = pt.adamw(params)
     x = torch.randn(args.batch, int(round(args.seconds * 16000))) * 0.1
     setup_s = time.perf_counter() - setup
     rss_setup = peak_rss_mib()
@@ -118,8 +79,7 @@ def torch_worker(args):
         ph["teacher"] = time.perf_counter() - t
         t = time.perf_counter()
         preds = heads(student(x).last_hidden_state)
-        loss = sum((p_ - t_).abs().mean() - F.logsigmoid(F.cosine_similarity(p_, t_, dim=-1)).mean()
-                   for p_, t_ in zip(preds, targets)) / len(TARGETS)
+        loss = pt.loss(preds, targets)
         value = loss.item()
         ph["student_forward_loss"] = time.perf_counter() - t
         t = time.perf_counter()

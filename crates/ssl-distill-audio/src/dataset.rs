@@ -11,6 +11,7 @@ use crate::decode::decode_file;
 use crate::error::AudioError;
 use crate::manifest::{Manifest, Utterance};
 use crate::normalize::normalize;
+use crate::rate::{MAX_SAMPLE_RATE, SAMPLE_RATE};
 use crate::resample::resample;
 
 /// How utterances are prepared.
@@ -33,7 +34,7 @@ pub struct DatasetConfig {
 impl Default for DatasetConfig {
     fn default() -> Self {
         Self {
-            sample_rate: 16_000,
+            sample_rate: SAMPLE_RATE,
             max_seconds: None,
             normalize: false,
             check_lengths: true,
@@ -67,7 +68,7 @@ impl AudioDataset {
     /// [`AudioError::InvalidOption`] for a zero/absurd sample rate or a non-positive or
     /// non-finite `max_seconds`.
     pub fn new(manifest: Manifest, config: DatasetConfig) -> Result<Self, AudioError> {
-        if config.sample_rate == 0 || config.sample_rate > crate::decode::MAX_SAMPLE_RATE {
+        if config.sample_rate == 0 || config.sample_rate > MAX_SAMPLE_RATE {
             return Err(AudioError::InvalidOption {
                 field: "sample_rate",
                 reason: "must be in 1..=768000 Hz",

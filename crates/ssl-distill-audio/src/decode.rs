@@ -10,10 +10,8 @@ use std::io::Cursor;
 use std::path::Path;
 
 use crate::error::AudioError;
+use crate::rate::MAX_SAMPLE_RATE;
 use crate::resample::resample;
-
-/// The largest sample rate accepted from a file header (768 kHz).
-pub const MAX_SAMPLE_RATE: u32 = 768_000;
 
 /// Mono audio at its own sample rate.
 #[derive(Debug, Clone, PartialEq)]

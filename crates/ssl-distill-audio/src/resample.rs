@@ -17,8 +17,8 @@ use rubato::{
     Resampler, SincFixedIn, SincInterpolationParameters, SincInterpolationType, WindowFunction,
 };
 
-use crate::decode::MAX_SAMPLE_RATE;
 use crate::error::ResampleError;
+use crate::rate::MAX_SAMPLE_RATE;
 
 /// Input frames rubato processes per call.
 const CHUNK: usize = 4096;

@@ -1,4 +1,13 @@
 //! Deterministic 22050 Hz → 16000 Hz polyphase windowed-sinc resampler (ratio 320/441).
+//!
+//! Not the audio crate's rubato resampler: this crate depends on no other crate of the
+//! workspace (it sits on the lowest floor, beside espeak-ng), and this filter defines the
+//! samples of every corpus generated so far (bit-identical for a seed, the bundled
+//! `assets/demo-corpus` included); rubato's longer filter would change them all.
+
+/// Sample rate of every written WAV file: the models' rate (`ssl_distill_audio::SAMPLE_RATE`),
+/// repeated because this crate depends on no other crate of the workspace.
+pub const SAMPLE_RATE: u32 = 16_000;
 
 const UP: usize = 320;
 const DOWN: usize = 441;

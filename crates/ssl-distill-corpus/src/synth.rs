@@ -5,14 +5,15 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::config::AudioFormat;
+use crate::config::{AudioFormat, CorpusConfig};
 use crate::error::{CorpusError, io_err};
 use crate::espeak::{Engine, PITCH, RANGE, RATE, VOLUME};
+use crate::keywords::{KS_LABELS, UNKNOWN_WORDS};
 use crate::phones::{Folded, INVENTORY, SIL, SPN, fold};
-use crate::resample::{index_to_16k, to_16k};
+use crate::resample::{SAMPLE_RATE, index_to_16k, to_16k};
 use crate::rng::Rng;
+use crate::summary::CorpusSummary;
 use crate::voices::{Speaker, build_slim_data_dir, make_speakers};
-use crate::{CorpusConfig, CorpusSummary, KS_LABELS, SAMPLE_RATE, UNKNOWN_WORDS};
 
 /// The process-wide engine: libespeak-ng hangs when re-initialized after `espeak_Terminate`, so
 /// it is initialized once, on a per-process slim data directory whose variant files are rewritten
@@ -225,6 +226,25 @@ pub(crate) fn run(
     result
 }
 
+/// Running counts of a generation.
+#[derive(Debug, Default)]
+struct Tally {
+    done: usize,
+    total: usize,
+    clipped: usize,
+    unknown: usize,
+    utt_samples: usize,
+    ks_samples: usize,
+}
+
+/// A generation in progress: its configuration, output directory, speakers and counts.
+struct Generation<'a> {
+    cfg: &'a CorpusConfig,
+    root: &'a Path,
+    speakers: &'a [Speaker],
+    tally: Tally,
+}
+
 fn generate(
     cfg: &CorpusConfig,
     root: &Path,
@@ -266,75 +286,23 @@ fn generate(
     let counts = [cfg.train_utts, cfg.valid_utts, cfg.test_utts];
     let ks_spk = ks_speaker_ranges(speakers.len());
     let ks_total: usize = cfg.ks_per_class.iter().sum::<usize>() * KS_LABELS.len();
-    let total = counts.iter().sum::<usize>() + ks_total;
-
-    let (mut done, mut clipped, mut unknown) = (0usize, 0usize, 0usize);
-    let (mut utt_samples, mut ks_samples) = (0usize, 0usize);
-
+    let mut run = Generation {
+        cfg,
+        root,
+        speakers: &speakers,
+        tally: Tally {
+            total: counts.iter().sum::<usize>() + ks_total,
+            ..Tally::default()
+        },
+    };
     for (si, split) in SPLITS.iter().enumerate() {
-        let dir = root.join("wav").join(split);
-        mkdir(&dir)?;
-        let mut man = Manifest::create(root.join(format!("{split}.jsonl")))?;
-        let mut rng = Rng::new(cfg.seed, 0x1000 + si as u64);
-        let pool = pools[si];
-        let mut next = 0usize;
-        for i in 0..counts[si] {
-            let spk = &speakers[rng.below(speakers.len())];
-            let mut text = pool[next % pool.len()].clone();
-            next += 1;
-            if rng.f64() < cfg.join_prob {
-                text = format!("{text}. {}", pool[next % pool.len()]);
-                next += 1;
-            }
-            set_prosody(eng, spk, &mut rng, cfg.volume)?;
-            let syn = eng.synth(&text)?;
-            let audio = to_i16(&to_16k(&syn.samples), &mut clipped);
-            let segs = align(&syn.phonemes, audio.len());
-            unknown += segs.iter().filter(|s| s.0 == SPN).count();
-            let rel = format!("wav/{split}/{i:06}.{}", cfg.format.extension());
-            write_clip(&root.join(&rel), &audio, cfg.format)?;
-            utt_samples += audio.len();
-            let phones: Vec<&str> = segs.iter().map(|s| s.0).filter(|&c| c != SIL).collect();
-            man.row(&UttRow {
-                path: rel,
-                speaker: &spk.id,
-                text: &text,
-                phones: phones.join(" "),
-                align: segs,
-            })?;
-            done += 1;
-            progress(done, total);
-        }
-        man.finish()?;
+        run.utterances(eng, si, split, pools[si], counts[si], progress)?;
     }
-
     // Keyword spotting: speaker-disjoint splits, 1 s clips.
     for (si, split) in SPLITS.iter().enumerate() {
-        let dir = root.join("ks").join(split);
-        mkdir(&dir)?;
-        let mut man = Manifest::create(root.join("ks").join(format!("{split}.jsonl")))?;
-        let mut rng = Rng::new(cfg.seed, 0x2000 + si as u64);
-        let (lo, hi) = ks_spk[si];
-        let mut idx = 0usize;
-        for label in KS_LABELS {
-            for _ in 0..cfg.ks_per_class[si] {
-                let spk = &speakers[lo + rng.below(hi - lo)];
-                let clip = ks_clip(eng, spk, label, &mut rng, cfg.volume, &mut clipped)?;
-                let rel = format!("{split}/{idx:06}.{}", cfg.format.extension());
-                write_clip(&root.join("ks").join(&rel), &clip, cfg.format)?;
-                ks_samples += clip.len();
-                man.row(&KsRow {
-                    path: rel,
-                    speaker: &spk.id,
-                    label,
-                })?;
-                idx += 1;
-                done += 1;
-                progress(done, total);
-            }
-        }
-        man.finish()?;
+        run.keywords(eng, si, split, ks_spk[si], progress)?;
     }
+    let tally = run.tally;
     let version = eng.version.clone();
 
     let ks_clips = cfg.ks_per_class.map(|n| n * KS_LABELS.len());
@@ -343,11 +311,11 @@ fn generate(
         espeak_version: version,
         utts: counts,
         ks_clips,
-        utt_seconds: utt_samples as f64 / f64::from(SAMPLE_RATE),
-        ks_seconds: ks_samples as f64 / f64::from(SAMPLE_RATE),
+        utt_seconds: tally.utt_samples as f64 / f64::from(SAMPLE_RATE),
+        ks_seconds: tally.ks_samples as f64 / f64::from(SAMPLE_RATE),
         sentences_available: available,
-        unknown_phones: unknown,
-        clipped_samples: clipped,
+        unknown_phones: tally.unknown,
+        clipped_samples: tally.clipped,
         inventory: INVENTORY.iter().map(|s| (*s).to_string()).collect(),
         speakers,
     };
@@ -358,6 +326,96 @@ fn generate(
     })?;
     std::fs::write(&p, json).map_err(io_err(&p))?;
     Ok(summary)
+}
+
+impl Generation<'_> {
+    /// The `count` utterances of split `si` (`wav/SPLIT/`, `SPLIT.jsonl`), texts from `pool`.
+    fn utterances(
+        &mut self,
+        eng: &mut Engine,
+        si: usize,
+        split: &str,
+        pool: &[String],
+        count: usize,
+        progress: &mut impl FnMut(usize, usize),
+    ) -> Result<(), CorpusError> {
+        let dir = self.root.join("wav").join(split);
+        mkdir(&dir)?;
+        let mut man = Manifest::create(self.root.join(format!("{split}.jsonl")))?;
+        let mut rng = Rng::new(self.cfg.seed, 0x1000 + si as u64);
+        let mut next = 0usize;
+        for i in 0..count {
+            let spk = &self.speakers[rng.below(self.speakers.len())];
+            let mut text = pool[next % pool.len()].clone();
+            next += 1;
+            if rng.f64() < self.cfg.join_prob {
+                text = format!("{text}. {}", pool[next % pool.len()]);
+                next += 1;
+            }
+            set_prosody(eng, spk, &mut rng, self.cfg.volume)?;
+            let syn = eng.synth(&text)?;
+            let audio = to_i16(&to_16k(&syn.samples), &mut self.tally.clipped);
+            let segs = align(&syn.phonemes, audio.len());
+            self.tally.unknown += segs.iter().filter(|s| s.0 == SPN).count();
+            let rel = format!("wav/{split}/{i:06}.{}", self.cfg.format.extension());
+            write_clip(&self.root.join(&rel), &audio, self.cfg.format)?;
+            self.tally.utt_samples += audio.len();
+            let phones: Vec<&str> = segs.iter().map(|s| s.0).filter(|&c| c != SIL).collect();
+            man.row(&UttRow {
+                path: rel,
+                speaker: &spk.id,
+                text: &text,
+                phones: phones.join(" "),
+                align: segs,
+            })?;
+            self.tally.done += 1;
+            progress(self.tally.done, self.tally.total);
+        }
+        man.finish()
+    }
+
+    /// The keyword clips of split `si` (`ks/SPLIT/`, `ks/SPLIT.jsonl`), spoken by the speakers
+    /// `speakers.0 .. speakers.1`.
+    fn keywords(
+        &mut self,
+        eng: &mut Engine,
+        si: usize,
+        split: &str,
+        speakers: (usize, usize),
+        progress: &mut impl FnMut(usize, usize),
+    ) -> Result<(), CorpusError> {
+        let dir = self.root.join("ks").join(split);
+        mkdir(&dir)?;
+        let mut man = Manifest::create(self.root.join("ks").join(format!("{split}.jsonl")))?;
+        let mut rng = Rng::new(self.cfg.seed, 0x2000 + si as u64);
+        let (lo, hi) = speakers;
+        let mut idx = 0usize;
+        for label in KS_LABELS {
+            for _ in 0..self.cfg.ks_per_class[si] {
+                let spk = &self.speakers[lo + rng.below(hi - lo)];
+                let clip = ks_clip(
+                    eng,
+                    spk,
+                    label,
+                    &mut rng,
+                    self.cfg.volume,
+                    &mut self.tally.clipped,
+                )?;
+                let rel = format!("{split}/{idx:06}.{}", self.cfg.format.extension());
+                write_clip(&self.root.join("ks").join(&rel), &clip, self.cfg.format)?;
+                self.tally.ks_samples += clip.len();
+                man.row(&KsRow {
+                    path: rel,
+                    speaker: &spk.id,
+                    label,
+                })?;
+                idx += 1;
+                self.tally.done += 1;
+                progress(self.tally.done, self.tally.total);
+            }
+        }
+        man.finish()
+    }
 }
 
 /// Speaker index ranges [lo, hi) for KS train / valid / test (80/10/10, each non-empty).

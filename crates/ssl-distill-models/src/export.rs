@@ -48,7 +48,7 @@ pub fn export_hf(model: &SslModel, config: &SslConfig, dir: &Path) -> Result<(),
         let layer = config.feat_extract_norm == FeatExtractNorm::Layer;
         let pre = Preprocessor {
             do_normalize: layer,
-            sampling_rate: 16_000,
+            sampling_rate: ssl_distill_audio::SAMPLE_RATE,
         };
         let pre_path = tmp.join("preprocessor_config.json");
         std::fs::write(&pre_path, json(&pre.hf_json(layer))).map_err(|e| io(&pre_path, e))?;

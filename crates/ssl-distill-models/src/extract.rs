@@ -467,10 +467,9 @@ mod tests {
         let means = all.mean();
         let h: Vec<f32> = all.hidden_states[1]
             .clone()
-            .into_data()
-            .try_into_vec::<f32>()
+            .try_into_vec_as::<f32>()
             .unwrap();
-        let m: Vec<f32> = means[1].clone().into_data().try_into_vec::<f32>().unwrap();
+        let m: Vec<f32> = means[1].clone().try_into_vec_as::<f32>().unwrap();
         for (j, &got) in m.iter().enumerate() {
             let want = h.iter().skip(j).step_by(32).sum::<f32>() / all.frames as f32;
             assert!((got - want).abs() < 1e-5, "{got} vs {want}");

@@ -14,12 +14,14 @@
 //! - export: [`export_hf`], [`hf_state_dict`];
 //! - errors: [`ConfigError`], [`LoadError`], [`ExtractError`], [`ExportError`].
 
+mod checkpoint;
 mod config;
 mod encoder;
 mod error;
 mod export;
 mod extract;
 mod fairseq;
+mod head;
 mod load;
 mod model;
 pub mod nn;
@@ -27,6 +29,7 @@ mod preprocessor;
 mod state;
 mod weights;
 
+pub use checkpoint::{Checkpoint, load_checkpoint, load_checkpoint_full};
 pub use config::{FeatExtractNorm, ModelKind, SslConfig};
 pub use encoder::{Encoder, EncoderConfig, EncoderOutput};
 pub use error::{ConfigError, ExportError, ExtractError, LoadError};
@@ -36,12 +39,10 @@ pub use fairseq::{
     CfgSource, ConvLayer, FairseqCfg, parse_conv_layers, read_fairseq_cfg,
     read_fairseq_preprocessor,
 };
-pub use fairseq::{
-    FairseqCheckpoint, FairseqOverrides, HubertHead, infer_config, load_fairseq, read_pytorch,
-};
+pub use fairseq::{FairseqCheckpoint, FairseqOverrides, infer_config, load_fairseq, read_pytorch};
+pub use head::HubertHead;
 pub use load::{
-    Checkpoint, IGNORABLE_PREFIXES, LoadReport, load_checkpoint, load_checkpoint_full,
-    load_hf_state_dict, load_hf_state_dict_with, unused_allowlist,
+    IGNORABLE_PREFIXES, LoadReport, load_hf_state_dict, load_hf_state_dict_with, unused_allowlist,
 };
 pub use model::{SslInput, SslModel, SslOutput};
 pub use preprocessor::Preprocessor;

@@ -1,6 +1,4 @@
-//! Loading checkpoints: an HF directory with `config.json` + `model.safetensors`, or a fairseq
-//! `.pt` file (see [`crate::load_fairseq`]: the architecture and the input preprocessing come
-//! from its pickled configuration, and from its tensors where the configuration is silent).
+//! Applying HF-named tensors to a model.
 //!
 //! [`load_hf_state_dict`] is the single place where HF-named tensors enter a model: it strips
 //! the `hubert.` / `wav2vec2.` / `wavlm.` prefix of task checkpoints (`*ForCTC`,
@@ -8,35 +6,61 @@
 //! positional conv's weight norm (`weight_g`/`weight_v` or
 //! `parametrizations.weight.original0/1`; the norm runs over all dims except dim 2), checks
 //! every shape, and fails on missing tensors and on unused tensors outside an allowlist (heads
-//! and pretraining-only tensors; per family: [`unused_allowlist`]).
+//! and pretraining-only tensors; per family: [`unused_allowlist`]). Both checkpoint formats come
+//! through it ([`crate::load_checkpoint`]: an HF directory as it is, a fairseq file renamed).
 
 use std::path::{Path, PathBuf};
 
 use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::config::{ModelKind, SslConfig};
+use crate::config::ModelKind;
 use crate::error::LoadError;
-use crate::fairseq::HubertHead;
 use crate::model::SslModel;
-use crate::preprocessor::Preprocessor;
-use crate::state::{StateDict, StateTensor, read_safetensors};
+use crate::state::{StateDict, StateTensor};
 use crate::weights::{Slot, walk};
 
-/// Checkpoint tensors that may be present and unused in any model family: the union of every
-/// [`unused_allowlist`] (used by [`load_hf_state_dict`], whose model does not record its family).
-pub const IGNORABLE_PREFIXES: &[&str] = &[
+/// Unused tensors every family's checkpoints may hold: task heads (`*ForCTC`,
+/// `*ForSequenceClassification`...), `masked_spec_embed`, and `final_proj` (HuBERT's and
+/// WavLM's label projection, wav2vec 2.0's contrastive projection).
+const ANY_FAMILY: [&str; 6] = [
     "lm_head.",
     "projector.",
     "classifier.",
     "layer_weights",
     "masked_spec_embed",
     "final_proj.",
-    "label_embs_concat",
-    "quantizer.",
-    "project_q.",
-    "project_hid.",
 ];
+/// HuBERT's and WavLM's own pretraining tensor.
+const HUBERT_ONLY: [&str; 1] = ["label_embs_concat"];
+/// wav2vec 2.0's own pretraining tensors (its quantizer).
+const WAV2VEC2_ONLY: [&str; 3] = ["quantizer.", "project_q.", "project_hid."];
+
+const HUBERT_UNUSED: [&str; 7] = concat(ANY_FAMILY, HUBERT_ONLY);
+const WAV2VEC2_UNUSED: [&str; 9] = concat(ANY_FAMILY, WAV2VEC2_ONLY);
+
+/// Checkpoint tensors that may be present and unused in any model family: the union of every
+/// [`unused_allowlist`] (used by [`load_hf_state_dict`], whose model does not record its family).
+pub const IGNORABLE_PREFIXES: &[&str] = &concat::<7, 3, 10>(HUBERT_UNUSED, WAV2VEC2_ONLY);
+
+/// `a` followed by `b` (`N` = `A + B`, checked when the constant is evaluated).
+const fn concat<const A: usize, const B: usize, const N: usize>(
+    a: [&'static str; A],
+    b: [&'static str; B],
+) -> [&'static str; N] {
+    assert!(A + B == N, "N must be A + B");
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < A {
+        out[i] = a[i];
+        i += 1;
+    }
+    while i < N {
+        out[i] = b[i - A];
+        i += 1;
+    }
+    out
+}
 
 /// The tensors a checkpoint of family `kind` may hold without the model using them: task heads
 /// (`*ForCTC`, `*ForSequenceClassification`...), `masked_spec_embed`, and the family's
@@ -44,26 +68,8 @@ pub const IGNORABLE_PREFIXES: &[&str] = &[
 /// `quantizer`, `project_q`, `project_hid`, `final_proj`). Entries are name prefixes.
 pub fn unused_allowlist(kind: ModelKind) -> &'static [&'static str] {
     match kind {
-        ModelKind::Hubert | ModelKind::Wavlm => &[
-            "lm_head.",
-            "projector.",
-            "classifier.",
-            "layer_weights",
-            "masked_spec_embed",
-            "final_proj.",
-            "label_embs_concat",
-        ],
-        ModelKind::Wav2vec2 => &[
-            "lm_head.",
-            "projector.",
-            "classifier.",
-            "layer_weights",
-            "masked_spec_embed",
-            "final_proj.",
-            "quantizer.",
-            "project_q.",
-            "project_hid.",
-        ],
+        ModelKind::Hubert | ModelKind::Wavlm => &HUBERT_UNUSED,
+        ModelKind::Wav2vec2 => &WAV2VEC2_UNUSED,
     }
 }
 
@@ -78,152 +84,6 @@ pub struct LoadReport {
     pub ignored: Vec<String>,
     /// The task-model prefix stripped from every name (`"hubert."`...), if any.
     pub stripped_prefix: Option<String>,
-}
-
-/// Loads an HF model directory (`config.json` + `model.safetensors` or `pytorch_model.bin`)
-/// or a fairseq `.pt` file onto `device`.
-///
-/// # Errors
-/// Every [`LoadError`]: unreadable or invalid files, missing/unexpected tensors, wrong shapes,
-/// unsupported dtypes.
-pub fn load_checkpoint(
-    path: impl AsRef<Path>,
-    device: &Device,
-) -> Result<(SslConfig, SslModel, LoadReport), LoadError> {
-    let c = load_checkpoint_full(path, device)?;
-    Ok((c.config, c.model, c.report))
-}
-
-/// A checkpoint with everything a teacher needs besides its weights.
-#[derive(Debug)]
-pub struct Checkpoint {
-    /// The architecture.
-    pub config: SslConfig,
-    /// The model.
-    pub model: SslModel,
-    /// What was loaded and ignored.
-    pub report: LoadReport,
-    /// HuBERT's pretraining head (`final_proj` + `label_embs_concat`) when the checkpoint has
-    /// one: fairseq HuBERT checkpoints, and HF directories whose weights carry those tensors
-    /// (this project's pretrained teachers do; `transformers` ignores them).
-    pub head: Option<HubertHead>,
-    /// The input preprocessing (`preprocessor_config.json`; a fairseq file's `task.normalize`
-    /// and `task.sample_rate`).
-    pub preprocessor: Preprocessor,
-    /// For a fairseq file, the fields its configuration does not give and that were inferred
-    /// from its tensors ([`FairseqCheckpoint::inferred`](crate::FairseqCheckpoint)); empty for
-    /// an HF directory, whose `config.json` says everything.
-    pub inferred: Vec<&'static str>,
-}
-
-/// As [`load_checkpoint`], also returning the pretraining head and the preprocessing.
-///
-/// # Errors
-/// As [`load_checkpoint`], and [`ConfigError`](crate::ConfigError) for an invalid
-/// `preprocessor_config.json`.
-pub fn load_checkpoint_full(
-    path: impl AsRef<Path>,
-    device: &Device,
-) -> Result<Checkpoint, LoadError> {
-    let path = path.as_ref();
-    if !path.exists() {
-        return Err(LoadError::Io {
-            path: path.into(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
-        });
-    }
-    if !path.is_dir() {
-        if path.extension().is_some_and(|e| e == "pt") {
-            let ckpt = crate::fairseq::load_fairseq(path, &Default::default(), device)?;
-            return Ok(Checkpoint {
-                config: ckpt.config,
-                model: ckpt.model,
-                report: ckpt.report,
-                head: ckpt.head,
-                preprocessor: ckpt.preprocessor,
-                inferred: ckpt.inferred,
-            });
-        }
-        return Err(LoadError::NotACheckpoint {
-            path: path.into(),
-            reason: "expected an HF model directory (config.json + model.safetensors) or a \
-                     fairseq .pt checkpoint"
-                .into(),
-        });
-    }
-    let config = SslConfig::from_hf_json(path.join("config.json"))?;
-    let preprocessor = Preprocessor::read(path)?;
-    let safetensors = path.join("model.safetensors");
-    let bin = path.join("pytorch_model.bin");
-    let (dict, weights) = if safetensors.exists() {
-        (read_safetensors(&safetensors)?, safetensors)
-    } else if bin.exists() {
-        (crate::fairseq::read_pytorch(&bin, None)?, bin)
-    } else {
-        return Err(LoadError::NotACheckpoint {
-            path: path.into(),
-            reason: "no model.safetensors or pytorch_model.bin in the directory".into(),
-        });
-    };
-    let head = match (
-        dict.get("final_proj.weight"),
-        dict.get("final_proj.bias"),
-        dict.get("label_embs_concat"),
-    ) {
-        (Some(w), Some(b), Some(e)) => Some(HubertHead {
-            final_proj_weight: w.clone(),
-            final_proj_bias: b.clone(),
-            label_embs: e.clone(),
-        }),
-        _ => None,
-    };
-    let needed = weights_lower_bound(&config);
-    let held: u128 = dict.values().map(|t| t.data.len() as u128).sum();
-    // Far more, not just more: a few missing or mis-shaped tensors get their precise errors below.
-    if needed > held.saturating_mul(4).saturating_add(1 << 20) {
-        return Err(LoadError::SizeMismatch {
-            config: path.join("config.json"),
-            weights,
-            needed,
-            held,
-        });
-    }
-    let mut model = config.init(device);
-    let allow = unused_allowlist(config.kind);
-    let report = load_hf_state_dict_with(&mut model, dict, &weights, device, allow)?;
-    Ok(Checkpoint {
-        config,
-        model,
-        report,
-        head,
-        preprocessor,
-        inferred: Vec::new(),
-    })
-}
-
-/// A lower bound of the number of weights of `config`'s model: its conv kernels, feature
-/// projection, positional conv and attention/FFN matrices (no biases or norms), which every
-/// family has. A weights file holding far fewer values cannot fit the config.
-fn weights_lower_bound(config: &SslConfig) -> u128 {
-    let n = |v: usize| v as u128;
-    let mut total = 0u128;
-    let mut channels_in = 1u128;
-    for (&c, &k) in config.conv_dim.iter().zip(&config.conv_kernel) {
-        total = total.saturating_add(channels_in.saturating_mul(n(c)).saturating_mul(n(k)));
-        channels_in = n(c);
-    }
-    let h = n(config.hidden_size);
-    let groups = n(config.num_conv_pos_embedding_groups.max(1));
-    let layer = h.saturating_mul(h).saturating_mul(4).saturating_add(
-        h.saturating_mul(n(config.intermediate_size))
-            .saturating_mul(2),
-    );
-    total
-        .saturating_add(channels_in.saturating_mul(h))
-        .saturating_add(
-            (h.saturating_mul(h) / groups).saturating_mul(n(config.num_conv_pos_embeddings)),
-        )
-        .saturating_add(layer.saturating_mul(n(config.num_hidden_layers)))
 }
 
 /// Applies HF-named `dict` to `model` (see the module docs); `source` names the file in errors.

@@ -296,19 +296,13 @@ mod tests {
         // By hand: project, overwrite the marked rows with the embedding, run the encoder.
         let cnn = model.feature_extractor.forward(wave.clone());
         let projected = model.feature_projection.forward(cnn);
-        let mut values: Vec<f32> = projected
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec()
-            .unwrap();
+        let mut values: Vec<f32> = projected.try_into_vec_as::<f32>().unwrap();
         let embed: Vec<f32> = model
             .masked_spec_embed
             .as_ref()
             .unwrap()
             .val()
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec()
+            .try_into_vec_as::<f32>()
             .unwrap();
         for (i, _) in marks.iter().enumerate().filter(|(_, m)| **m) {
             values[i * 32..(i + 1) * 32].copy_from_slice(&embed);

@@ -20,7 +20,7 @@ impl Default for Preprocessor {
     fn default() -> Self {
         Self {
             do_normalize: false,
-            sampling_rate: 16_000,
+            sampling_rate: ssl_distill_audio::SAMPLE_RATE,
         }
     }
 }
@@ -40,23 +40,12 @@ impl Preprocessor {
         })
     }
 
-    /// Reads `model_dir/preprocessor_config.json`; the defaults when the file is absent. Given
-    /// a fairseq `.pt` file instead of a directory, its configuration's `normalize` and
-    /// `sample_rate` ([`read_fairseq_preprocessor`](crate::read_fairseq_preprocessor)).
+    /// Reads `model_dir/preprocessor_config.json`; the defaults when the file is absent
+    /// ([`Preprocessor::read`] also takes a fairseq file).
     ///
     /// # Errors
-    /// [`ConfigError::Io`], [`ConfigError::Json`] for an unreadable file or invalid JSON,
-    /// [`ConfigError::Unsupported`] for a `sampling_rate` that is not a positive integer;
-    /// [`ConfigError::Invalid`] for a fairseq file that cannot be read (the reason says why).
-    pub fn read(model_dir: &Path) -> Result<Self, ConfigError> {
-        if model_dir.is_file() && model_dir.extension().is_some_and(|e| e == "pt") {
-            return crate::fairseq::read_fairseq_preprocessor(model_dir).map_err(|e| {
-                ConfigError::Invalid {
-                    path: model_dir.into(),
-                    reason: e.to_string(),
-                }
-            });
-        }
+    /// As [`Preprocessor::read`], for the JSON file.
+    pub(crate) fn read_hf_dir(model_dir: &Path) -> Result<Self, ConfigError> {
         let path = model_dir.join("preprocessor_config.json");
         let mut pre = Self::default();
         if !path.exists() {

@@ -21,11 +21,7 @@ impl StateTensor {
     /// The values of `t`, read back from its device as `f32`.
     pub fn from_tensor<const D: usize>(t: burn::tensor::Tensor<D>) -> Self {
         let shape = t.dims().to_vec();
-        let data = t
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .expect("f32 after convert");
+        let data = t.try_into_vec_as::<f32>().expect("f32 after convert");
         Self { shape, data }
     }
 

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Tensor;
 use serde::Serialize;
 use ssl_distill_audio::{AudioDataset, DatasetConfig, Manifest};
-use ssl_distill_targets::{CalibrationFeatures, Groups, Linkage, cka_matrix, cluster};
+use ssl_distill_targets::{
+    CalibrationFeatures, Groups, Linkage, Merge, cka_matrix, cluster, merge_tree,
+};
 
 use crate::error::ProbeError;
 use crate::plot;
@@ -36,20 +38,6 @@ impl Default for AnalysisConfig {
     }
 }
 
-/// One merge of the agglomerative clustering (kodama's step; SciPy's linkage row).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Merge {
-    /// First cluster merged: `i < n` is layer `clustered_layers[i]`, `n + s` the cluster made
-    /// at step `s`.
-    pub a: usize,
-    /// Second cluster merged.
-    pub b: usize,
-    /// Their distance (`1 − CKA` under the linkage).
-    pub dissimilarity: f64,
-    /// Layers in the merged cluster.
-    pub size: usize,
-}
-
 /// The result of an analysis (written as `cka.json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct CkaReport {
@@ -73,7 +61,8 @@ pub struct CkaReport {
     pub linkage: Linkage,
     /// The groups, as hidden-state indices.
     pub groups: Groups,
-    /// The whole merge tree over `clustered_layers` (`n − 1` merges).
+    /// The whole merge tree over `clustered_layers` (`n − 1` merges; item `i < n` of a merge is
+    /// layer `clustered_layers[i]`, `n + s` the cluster made at step `s`).
     pub dendrogram: Vec<Merge>,
     /// The teacher compared with, if any.
     pub teacher: Option<PathBuf>,
@@ -127,34 +116,6 @@ pub fn cross_cka(a: &[Tensor<2>], b: &[Tensor<2>]) -> Vec<Vec<f64>> {
                     }
                 })
                 .collect()
-        })
-        .collect()
-}
-
-/// The merge tree of `dist` under `linkage`.
-fn merge_tree(dist: &[Vec<f64>], linkage: Linkage) -> Vec<Merge> {
-    let n = dist.len();
-    if n < 2 {
-        return Vec::new();
-    }
-    let mut condensed = Vec::with_capacity(n * (n - 1) / 2);
-    for (i, row) in dist.iter().enumerate() {
-        condensed.extend_from_slice(&row[i + 1..]);
-    }
-    let method = match linkage {
-        Linkage::Average => kodama::Method::Average,
-        Linkage::Complete => kodama::Method::Complete,
-        Linkage::Single => kodama::Method::Single,
-        Linkage::Ward => kodama::Method::Ward,
-    };
-    kodama::linkage(&mut condensed, n, method)
-        .steps()
-        .iter()
-        .map(|s| Merge {
-            a: s.cluster1,
-            b: s.cluster2,
-            dissimilarity: s.dissimilarity,
-            size: s.size,
         })
         .collect()
 }

@@ -143,9 +143,7 @@ pub fn ctc_loss_mean(
     let host: Vec<f32> = log_probs
         .clone()
         .detach()
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
+        .try_into_vec_as::<f32>()
         .expect("f32 log-probabilities");
     let mut grad = vec![0.0f32; batch * frames * classes];
     let mut total = 0.0;
@@ -227,8 +225,8 @@ mod tests {
             "loss {lo} vs {lt}"
         );
         let (go, gt) = (
-            our_grad.into_data().try_into_vec::<f32>().unwrap(),
-            their_grad.into_data().try_into_vec::<f32>().unwrap(),
+            our_grad.try_into_vec_as::<f32>().unwrap(),
+            their_grad.try_into_vec_as::<f32>().unwrap(),
         );
         let worst = go
             .iter()

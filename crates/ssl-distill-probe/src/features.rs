@@ -150,11 +150,7 @@ pub fn extract(
         let frames = hidden[0].dims()[1];
         let mut data = Vec::with_capacity(states * dim * frames);
         for (l, h) in hidden.into_iter().enumerate() {
-            let values: Vec<f32> = h
-                .into_data()
-                .convert::<f32>()
-                .try_into_vec::<f32>()
-                .expect("f32 hidden states");
+            let values: Vec<f32> = h.try_into_vec_as::<f32>().expect("f32 hidden states");
             let (sum, sum_sq) = (
                 &mut acc.sum[l * dim..(l + 1) * dim],
                 &mut acc.sum_sq[l * dim..(l + 1) * dim],

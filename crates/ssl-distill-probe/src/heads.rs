@@ -66,8 +66,10 @@ pub struct PrTransformer {
 }
 
 /// The sequence model of a [`PrHead`] (see [`PrBody`]).
-// burn's `Module` derive does not take `Box`ed fields; one head exists per probe.
-#[allow(clippy::large_enum_variant)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "burn's `Module` derive does not take `Box`ed fields; one head exists per probe"
+)]
 #[derive(Module, Debug)]
 pub enum PrSequence {
     /// [`PrBody::Transformer`].

@@ -12,6 +12,7 @@
 //! - errors: [`ProbeError`].
 
 mod analyze;
+mod config;
 mod ctc;
 mod error;
 mod features;
@@ -25,9 +26,10 @@ mod upstream;
 mod weighted_sum;
 
 pub use analyze::{
-    AnalysisConfig, CKA_DENDROGRAM, CKA_HEATMAP, CKA_JSON, CKA_TEACHER_HEATMAP, CkaReport, Merge,
-    analyze, cross_cka,
+    AnalysisConfig, CKA_DENDROGRAM, CKA_HEATMAP, CKA_JSON, CKA_TEACHER_HEATMAP, CkaReport, analyze,
+    cross_cka,
 };
+pub use config::{Budget, ProbeConfig};
 pub use error::ProbeError;
 pub use features::{FeatureSet, LayerStats, Pooling, extract};
 pub use heads::{
@@ -35,10 +37,9 @@ pub use heads::{
 };
 pub use lstm::{BiLstm, BiLstmConfig, BiLstmLayer, LstmCell};
 pub use metrics::{accuracy, ctc_greedy_decode, edit_distance, phone_error_rate};
-pub use probe::{
-    Budget, DataInfo, EpochRecord, ProbeConfig, ProbeEvent, ProbeReport, Timing, UpstreamInfo,
-    run_probe,
-};
+pub use probe::{DataInfo, EpochRecord, ProbeEvent, ProbeReport, Timing, UpstreamInfo, run_probe};
+/// One merge of the layer clustering (re-exported: [`CkaReport::dendrogram`] holds them).
+pub use ssl_distill_targets::Merge;
 pub use task::{BLANK, LabelledSet, Task, TaskData, read_task};
 pub use upstream::{Upstream, UpstreamKind, UpstreamOutput, load_upstream};
 pub use weighted_sum::{WeightedSum, WeightedSumConfig};

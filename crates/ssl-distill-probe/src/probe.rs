@@ -20,83 +20,13 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::config::{Budget, ProbeConfig, check_budget};
 use crate::error::ProbeError;
 use crate::features::{FeatureSet, Pooling, extract};
-use crate::heads::{PooledHead, PooledHeadConfig, PrBody, PrHead, PrHeadConfig};
+use crate::heads::{PooledHead, PooledHeadConfig, PrHead, PrHeadConfig};
 use crate::metrics::{accuracy, ctc_greedy_decode, phone_error_rate};
 use crate::task::{LabelledSet, Task, TaskData};
 use crate::upstream::{Upstream, UpstreamKind};
-
-/// The training budget of a probe.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Budget {
-    /// Passes over the training split.
-    pub epochs: usize,
-    /// Utterances per step.
-    pub batch_size: usize,
-    /// AdamW learning rate (constant).
-    pub lr: f64,
-    /// AdamW weight decay.
-    pub weight_decay: f64,
-}
-
-impl Budget {
-    /// The documented defaults, sized so a probe of a small upstream on the `ci` corpus
-    /// finishes in minutes on 2 CPU cores: PR 30 epochs × batch 4 at 2e-3 (the transformer head
-    /// left CTC's blank plateau at epoch 4 and was still improving at 11 there); SID 60 × 16 at 5e-3;
-    /// KS 60 × 16 at 2e-3; weight decay 1e-4.
-    pub fn default_for(task: Task) -> Self {
-        let (epochs, batch_size, lr) = match task {
-            Task::Pr => (30, 4, 2e-3),
-            Task::Sid => (60, 16, 5e-3),
-            Task::Ks => (60, 16, 2e-3),
-        };
-        Self {
-            epochs,
-            batch_size,
-            lr,
-            weight_decay: 1e-4,
-        }
-    }
-}
-
-/// What a probe trains.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProbeConfig {
-    /// The task.
-    pub task: Task,
-    /// Epochs, batch size, learning rate.
-    pub budget: Budget,
-    /// Seed of the head's initialisation and of the batch order. Default 0.
-    pub seed: u64,
-    /// Standardise each hidden state per dimension with train statistics, so the layer
-    /// weights compare layers of different scales. Default true.
-    pub standardize: bool,
-    /// PR: the sequence model, a small transformer (default) or a BiLSTM.
-    pub pr_body: PrBody,
-    /// PR: width of the transformer or of each LSTM direction. Default 128.
-    pub pr_hidden: usize,
-    /// PR: transformer or BiLSTM layers. Default 2.
-    pub pr_layers: usize,
-    /// KS: width of the MLP's hidden layer. Default 256. (SID uses a linear layer.)
-    pub ks_hidden: usize,
-}
-
-impl ProbeConfig {
-    /// The defaults for `task`.
-    pub fn new(task: Task) -> Self {
-        Self {
-            task,
-            budget: Budget::default_for(task),
-            seed: 0,
-            standardize: true,
-            pr_body: PrBody::Transformer,
-            pr_hidden: 128,
-            pr_layers: 2,
-            ks_hidden: 256,
-        }
-    }
-}
 
 /// One epoch of training.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -282,8 +212,10 @@ fn argmax_rows(values: &[f32], classes: usize) -> Vec<usize> {
 }
 
 /// The downstream being trained.
-// burn's `Module` derive does not take `Box`ed fields; one head exists per probe.
-#[allow(clippy::large_enum_variant)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "burn's `Module` derive does not take `Box`ed fields; one head exists per probe"
+)]
 #[derive(Module, Debug)]
 enum Head {
     Pr(PrHead),
@@ -316,11 +248,7 @@ impl Head {
                     let (x, lengths) = frames_batch(&split.features, idx, device);
                     let log_probs = h.forward(x, &lengths);
                     let [b, t, c] = log_probs.dims();
-                    let values: Vec<f32> = log_probs
-                        .into_data()
-                        .convert::<f32>()
-                        .try_into_vec::<f32>()
-                        .expect("f32 scores");
+                    let values: Vec<f32> = log_probs.try_into_vec_as::<f32>().expect("f32 scores");
                     let best = argmax_rows(&values, c);
                     for (row, &len) in lengths.iter().enumerate().take(b) {
                         predictions.push(ctc_greedy_decode(&best[row * t..row * t + len], 0));
@@ -329,11 +257,7 @@ impl Head {
                 Self::Pooled(h) => {
                     let logits = h.forward(pooled_batch(&split.features, idx, device));
                     let c = logits.dims()[1];
-                    let values: Vec<f32> = logits
-                        .into_data()
-                        .convert::<f32>()
-                        .try_into_vec::<f32>()
-                        .expect("f32 scores");
+                    let values: Vec<f32> = logits.try_into_vec_as::<f32>().expect("f32 scores");
                     predictions.extend(argmax_rows(&values, c).into_iter().map(|p| vec![p]));
                 }
             }
@@ -359,28 +283,6 @@ impl Head {
             Self::Pooled(h) => h.weighted_sum.weights_vec(),
         }
     }
-}
-
-fn check_budget(b: &Budget) -> Result<(), ProbeError> {
-    let bad = |field, reason: &str| {
-        Err(ProbeError::InvalidOption {
-            field,
-            reason: reason.into(),
-        })
-    };
-    if b.epochs == 0 {
-        return bad("epochs", "must be at least 1");
-    }
-    if b.batch_size == 0 {
-        return bad("batch size", "must be at least 1");
-    }
-    if !(b.lr.is_finite() && b.lr > 0.0) {
-        return bad("learning rate", "must be a positive number");
-    }
-    if !(b.weight_decay.is_finite() && b.weight_decay >= 0.0) {
-        return bad("weight decay", "must be a non-negative number");
-    }
-    Ok(())
 }
 
 /// Runs the probe `config` of `upstream` on `data`: features of the three splits (on
@@ -409,13 +311,75 @@ pub fn run_probe(
     let task = config.task;
     let plain = device.clone().inner();
     let autodiff = plain.clone().autodiff();
-    let pooling = if task == Task::Pr {
+
+    let started = Instant::now();
+    let [train, dev, test] = extract_splits(upstream, data, config, events)?;
+    let extract_seconds = started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    autodiff.seed(config.seed);
+    let (states, dim, classes) = (
+        upstream.num_hidden_states(),
+        upstream.hidden_size(),
+        data.classes.len(),
+    );
+    let max_frames = [&train, &dev, &test]
+        .iter()
+        .flat_map(|s| s.features.frames.iter().copied())
+        .max()
+        .unwrap_or(1);
+    let head = init_head(config, [states, dim, classes], max_frames, &autodiff);
+    let budget = &config.budget;
+    let trained = train_head(head, config, &train, &dev, &plain, events);
+    let value = trained.head.evaluate(&test, budget.batch_size, &plain);
+    let baseline = match task {
+        Task::Pr => 1.0,
+        Task::Sid | Task::Ks => majority_baseline(train.labels, test.labels, classes),
+    };
+    Ok(ProbeReport {
+        task,
+        metric: task.metric().to_string(),
+        value,
+        dev: trained.dev_metric,
+        best_epoch: trained.epoch,
+        baseline,
+        layer_weights: trained.head.layer_weights(),
+        budget: budget.clone(),
+        seed: config.seed,
+        config: config.clone(),
+        upstream: UpstreamInfo {
+            path: upstream.path().into(),
+            kind: upstream.kind(),
+            hidden_states: states,
+            hidden_size: dim,
+        },
+        data: DataInfo {
+            dir: data.dir.clone(),
+            utterances: [data.train.len(), data.dev.len(), data.test.len()],
+            skipped: [data.train.skipped, data.dev.skipped, data.test.skipped],
+            classes,
+        },
+        history: trained.history,
+        seconds: Timing {
+            extract: extract_seconds,
+            train: started.elapsed().as_secs_f64(),
+        },
+    })
+}
+
+/// The features of the train, dev and test splits (frames for PR, mean-pooled otherwise),
+/// standardised with the train statistics when `config.standardize`.
+fn extract_splits<'a>(
+    upstream: &Upstream,
+    data: &'a TaskData,
+    config: &ProbeConfig,
+    events: &mut dyn FnMut(ProbeEvent),
+) -> Result<[Split<'a>; 3], ProbeError> {
+    let pooling = if config.task == Task::Pr {
         Pooling::Frames
     } else {
         Pooling::Mean
     };
-
-    let started = Instant::now();
     let mut extract_split = |name: &'static str, set: &LabelledSet| {
         extract(upstream, &set.utterances, pooling, &mut |done, total| {
             events(ProbeEvent::Extracting {
@@ -433,55 +397,77 @@ pub fn run_probe(
             f.standardize(&stats);
         }
     }
-    let extract_seconds = started.elapsed().as_secs_f64();
-    let train = Split {
-        features: train_f,
-        labels: &data.train.labels,
-    };
-    let dev = Split {
-        features: dev_f,
-        labels: &data.dev.labels,
-    };
-    let test = Split {
-        features: test_f,
-        labels: &data.test.labels,
-    };
+    Ok([
+        Split {
+            features: train_f,
+            labels: &data.train.labels,
+        },
+        Split {
+            features: dev_f,
+            labels: &data.dev.labels,
+        },
+        Split {
+            features: test_f,
+            labels: &data.test.labels,
+        },
+    ])
+}
 
-    let started = Instant::now();
-    autodiff.seed(config.seed);
-    let (states, dim, classes) = (
-        upstream.num_hidden_states(),
-        upstream.hidden_size(),
-        data.classes.len(),
-    );
-    let max_frames = [&train, &dev, &test]
-        .iter()
-        .flat_map(|s| s.features.frames.iter().copied())
-        .max()
-        .unwrap_or(1);
-    let mut head = match task {
+/// The task's head over `[hidden states, width, classes]` (random init on `device`).
+fn init_head(
+    config: &ProbeConfig,
+    [states, dim, classes]: [usize; 3],
+    max_frames: usize,
+    device: &Device,
+) -> Head {
+    match config.task {
         Task::Pr => Head::Pr(
             PrHeadConfig::new(states, dim, classes)
                 .with_body(config.pr_body)
                 .with_max_frames(max_frames)
                 .with_d_hidden(config.pr_hidden)
                 .with_num_layers(config.pr_layers)
-                .init(&autodiff),
+                .init(device),
         ),
-        Task::Sid => Head::Pooled(PooledHeadConfig::new(states, dim, classes).init(&autodiff)),
+        Task::Sid => Head::Pooled(PooledHeadConfig::new(states, dim, classes).init(device)),
         Task::Ks => Head::Pooled(
             PooledHeadConfig::new(states, dim, classes)
                 .with_d_hidden(Some(config.ks_hidden))
-                .init(&autodiff),
+                .init(device),
         ),
-    };
+    }
+}
+
+/// The head of the best dev epoch.
+struct TrainedHead {
+    epoch: usize,
+    dev_metric: f64,
+    head: Head,
+    history: Vec<EpochRecord>,
+}
+
+/// Trains `head` for the budget's epochs (AdamW, constant lr, shuffled with `config.seed`),
+/// scoring dev after each; keeps the best epoch's head.
+fn train_head(
+    mut head: Head,
+    config: &ProbeConfig,
+    train: &Split<'_>,
+    dev: &Split<'_>,
+    plain: &Device,
+    events: &mut dyn FnMut(ProbeEvent),
+) -> TrainedHead {
     let budget = &config.budget;
+    let autodiff = plain.clone().autodiff();
     let mut optim = AdamWConfig::new()
         .with_weight_decay(budget.weight_decay as f32)
         .init();
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let better = |a: f64, b: f64| {
-        if task.lower_is_better() { a < b } else { a > b }
+        if config.task.lower_is_better() {
+            a < b
+        } else {
+            a > b
+        }
     };
     let mut best: Option<(usize, f64, Head)> = None;
     let mut history = Vec::with_capacity(budget.epochs);
@@ -490,14 +476,14 @@ pub fn run_probe(
         order.shuffle(&mut rng);
         let (mut loss_sum, mut steps) = (0.0, 0usize);
         for idx in order.chunks(budget.batch_size) {
-            let loss = head.loss(&train, idx, &autodiff);
+            let loss = head.loss(train, idx, &autodiff);
             loss_sum += f64::from(loss.clone().into_scalar::<f32>());
             steps += 1;
             let grads = GradientsParams::from_grads(loss.backward(), &head);
             head = optim.step(budget.lr, head, grads);
         }
         let valid = head.valid();
-        let dev_metric = valid.evaluate(&dev, budget.batch_size, &plain);
+        let dev_metric = valid.evaluate(dev, budget.batch_size, plain);
         let record = EpochRecord {
             epoch,
             loss: loss_sum / steps.max(1) as f64,
@@ -509,49 +495,24 @@ pub fn run_probe(
             best = Some((epoch, dev_metric, valid));
         }
     }
-    let (best_epoch, dev_metric, best_head) = best.expect("at least one epoch");
-    let value = best_head.evaluate(&test, budget.batch_size, &plain);
-    let baseline = match task {
-        Task::Pr => 1.0,
-        Task::Sid | Task::Ks => {
-            let mut counts = vec![0usize; classes];
-            for l in train.labels {
-                counts[l[0]] += 1;
-            }
-            let majority = (0..classes)
-                .max_by_key(|&c| (counts[c], usize::MAX - c))
-                .unwrap_or(0);
-            test.labels.iter().filter(|l| l[0] == majority).count() as f64
-                / test.labels.len().max(1) as f64
-        }
-    };
-    Ok(ProbeReport {
-        task,
-        metric: task.metric().to_string(),
-        value,
-        dev: dev_metric,
-        best_epoch,
-        baseline,
-        layer_weights: best_head.layer_weights(),
-        budget: budget.clone(),
-        seed: config.seed,
-        config: config.clone(),
-        upstream: UpstreamInfo {
-            path: upstream.path().into(),
-            kind: upstream.kind(),
-            hidden_states: states,
-            hidden_size: dim,
-        },
-        data: DataInfo {
-            dir: data.dir.clone(),
-            utterances: [data.train.len(), data.dev.len(), data.test.len()],
-            skipped: [data.train.skipped, data.dev.skipped, data.test.skipped],
-            classes,
-        },
+    let (epoch, dev_metric, head) = best.expect("at least one epoch");
+    TrainedHead {
+        epoch,
+        dev_metric,
+        head,
         history,
-        seconds: Timing {
-            extract: extract_seconds,
-            train: started.elapsed().as_secs_f64(),
-        },
-    })
+    }
+}
+
+/// Accuracy on `test` of always answering the most frequent class of `train` (the lowest on a
+/// tie).
+fn majority_baseline(train: &[Vec<usize>], test: &[Vec<usize>], classes: usize) -> f64 {
+    let mut counts = vec![0usize; classes];
+    for l in train {
+        counts[l[0]] += 1;
+    }
+    let majority = (0..classes)
+        .max_by_key(|&c| (counts[c], usize::MAX - c))
+        .unwrap_or(0);
+    test.iter().filter(|l| l[0] == majority).count() as f64 / test.len().max(1) as f64
 }

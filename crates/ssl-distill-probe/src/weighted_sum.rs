@@ -43,9 +43,7 @@ impl WeightedSum {
     /// The weights as host values.
     pub fn weights_vec(&self) -> Vec<f64> {
         self.weights()
-            .into_data()
-            .convert::<f64>()
-            .try_into_vec::<f64>()
+            .try_into_vec_as::<f64>()
             .expect("f64 weights")
     }
 

@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use ssl_distill_audio::{AudioDataset, Batch, Cursor, Loader, LoaderConfig};
 use ssl_distill_models::{SslInput, SslModel};
 use ssl_distill_targets::LayerTargets;
-use ssl_distill_train::DataSource;
+use ssl_distill_train::{BoxError, DataSource};
 
 /// One batch with the teacher's targets, on the training device.
 #[derive(Debug, Clone)]
@@ -87,7 +87,8 @@ impl TeacherRunner {
             targets,
             teacher_cnn: self.keep_cnn.then(|| to_train(cnn)),
             frame_padding: frame_padding.map(|m| m.to_device(train_device)),
-            seconds: batch.lengths.iter().sum::<usize>() as f64 / 16_000.0,
+            seconds: batch.lengths.iter().sum::<usize>() as f64
+                / f64::from(ssl_distill_audio::SAMPLE_RATE),
         }
     }
 }
@@ -111,8 +112,6 @@ pub(crate) struct AudioStream {
     window: Instant,
     skipped: usize,
 }
-
-pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 impl AudioStream {
     /// A stream from the start of `dataset`.
@@ -205,25 +204,45 @@ impl AudioStream {
     }
 }
 
-/// A resumable stream of [`DistillBatch`]es: an [`AudioStream`] feeding a [`TeacherRunner`].
+/// Turns the audio batches of a [`BatchStream`] into training batches: the one step in which
+/// the distillation and the pretraining streams differ.
+pub trait BatchMaker {
+    /// The training batch.
+    type Batch;
+    /// The training batch of `audio` with its tensors on `device` (`rng`: the loop's RNG).
+    ///
+    /// # Errors
+    /// Whatever keeps the batch from being made.
+    fn make(
+        &self,
+        audio: &Batch,
+        rng: &mut ChaCha8Rng,
+        device: &Device,
+    ) -> Result<Self::Batch, BoxError>;
+    /// Seconds of audio in `batch` (for `audio_sec_per_sec`).
+    fn seconds(batch: &Self::Batch) -> f64;
+}
+
+/// A resumable stream of training batches: an [`AudioStream`] (exact position in a seeded
+/// epoch order, saved in checkpoints) feeding a [`BatchMaker`].
 #[derive(Debug)]
-pub struct TeacherStream {
+pub struct BatchStream<M> {
     audio: AudioStream,
-    teacher: Arc<TeacherRunner>,
+    maker: M,
     train_device: Device,
 }
 
-impl TeacherStream {
-    /// A stream from the start of `dataset`.
-    pub fn new(
+impl<M> BatchStream<M> {
+    /// A stream from the start of `dataset` whose batches `maker` makes on `train_device`.
+    pub fn with_maker(
         dataset: Arc<AudioDataset>,
         loader_config: LoaderConfig,
-        teacher: Arc<TeacherRunner>,
+        maker: M,
         train_device: Device,
     ) -> Self {
         Self {
             audio: AudioStream::new(dataset, loader_config),
-            teacher,
+            maker,
             train_device,
         }
     }
@@ -234,24 +253,24 @@ impl TeacherStream {
     }
 }
 
-impl DataSource for TeacherStream {
-    type Batch = DistillBatch;
+impl<M: BatchMaker> DataSource for BatchStream<M> {
+    type Batch = M::Batch;
 
-    fn next_batch(&mut self, rng: &mut ChaCha8Rng) -> Result<DistillBatch, BoxError> {
+    fn next_batch(&mut self, rng: &mut ChaCha8Rng) -> Result<M::Batch, BoxError> {
         let device = self.train_device.clone();
         self.next_batch_on(rng, &device)
     }
 
-    /// The next batch with its targets on `device` (a data-parallel replica's autodiff device);
-    /// the teacher runs on its own device either way.
+    /// The next batch with its tensors on `device` (a data-parallel replica's autodiff
+    /// device); a teacher runs on its own device either way.
     fn next_batch_on(
         &mut self,
-        _rng: &mut ChaCha8Rng,
+        rng: &mut ChaCha8Rng,
         device: &Device,
-    ) -> Result<DistillBatch, BoxError> {
+    ) -> Result<M::Batch, BoxError> {
         let audio = self.audio.next_audio()?;
-        let batch = self.teacher.distill_batch(&audio, device);
-        self.audio.add_seconds(batch.seconds);
+        let batch = self.maker.make(&audio, rng, device)?;
+        self.audio.add_seconds(M::seconds(&batch));
         Ok(batch)
     }
 
@@ -265,5 +284,37 @@ impl DataSource for TeacherStream {
 
     fn restore(&mut self, cursor: &serde_json::Value) -> Result<(), BoxError> {
         self.audio.restore(cursor)
+    }
+}
+
+/// A resumable stream of [`DistillBatch`]es: an [`AudioStream`] feeding a [`TeacherRunner`].
+pub type TeacherStream = BatchStream<Arc<TeacherRunner>>;
+
+impl TeacherStream {
+    /// A stream from the start of `dataset`.
+    pub fn new(
+        dataset: Arc<AudioDataset>,
+        loader_config: LoaderConfig,
+        teacher: Arc<TeacherRunner>,
+        train_device: Device,
+    ) -> Self {
+        Self::with_maker(dataset, loader_config, teacher, train_device)
+    }
+}
+
+impl BatchMaker for Arc<TeacherRunner> {
+    type Batch = DistillBatch;
+
+    fn make(
+        &self,
+        audio: &Batch,
+        _rng: &mut ChaCha8Rng,
+        device: &Device,
+    ) -> Result<DistillBatch, BoxError> {
+        Ok(self.distill_batch(audio, device))
+    }
+
+    fn seconds(batch: &DistillBatch) -> f64 {
+        batch.seconds
     }
 }

@@ -13,11 +13,14 @@
 //! - [`toy`]: a tiny random teacher and a synthetic corpus for smoke runs and tests;
 //! - errors: [`RecipeError`].
 
+mod calibration;
 mod data;
 mod error;
 mod prune;
+mod prune_spec;
 mod recipe;
 mod run;
+mod run_setup;
 mod schedule;
 mod student_spec;
 mod targets_spec;
@@ -25,14 +28,16 @@ mod task;
 pub mod toy;
 mod validate;
 
-pub use data::{DistillBatch, TeacherRunner, TeacherStream};
+pub use data::{BatchMaker, BatchStream, DistillBatch, TeacherRunner, TeacherStream};
 pub use error::RecipeError;
-pub use prune::{PruneBatch, PruneModel, PruneReport, PruneSection, PruneStream, SparsitySchedule};
+pub use prune::{PruneBatch, PruneModel, PruneReport, PruneStream, SparsitySchedule};
+pub use prune_spec::PruneSection;
 pub use recipe::{
     CodewordSource, DataSection, DiscSection, Objective, Overrides, Recipe, Stage, StageSpec,
     TeacherSection,
 };
-pub use run::{DistillReport, RunConfig, StageReport, run};
+pub use run::{DistillReport, StageReport, run};
+pub use run_setup::RunConfig;
 pub use schedule::ScheduleOverrides;
 pub use student_spec::{FrontEndKind, HeadSpec, StudentSpec};
 pub use targets_spec::TargetsSpec;

@@ -32,7 +32,7 @@ use ssl_distill_losses::{LossKind, LossSpec};
 use ssl_distill_train::TrainConfig;
 
 use crate::error::RecipeError;
-use crate::prune::PruneSection;
+use crate::prune_spec::PruneSection;
 use crate::schedule::{ScheduleOverrides, validate_schedule};
 use crate::student_spec::StudentSpec;
 use crate::targets_spec::TargetsSpec;

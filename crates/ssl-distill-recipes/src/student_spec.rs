@@ -188,6 +188,35 @@ impl StudentSpec {
         num_targets: usize,
         path: &Path,
     ) -> Result<StudentConfig, RecipeError> {
+        let backbone = self.backbone(teacher, path)?;
+        let head = self.head(num_targets, teacher.hidden_size, &backbone, path)?;
+        let front_end = match self.front_end {
+            FrontEndKind::Cnn => FrontEndConfig::Cnn,
+            FrontEndKind::Fbank => {
+                let mut f = FbankFrontEndConfig::new();
+                if let Some(c) = self.fbank_channels {
+                    f.channels = c;
+                }
+                FrontEndConfig::Fbank(f)
+            }
+        };
+        let config = StudentConfig {
+            backbone,
+            front_end,
+            head,
+            feature_grad_mult: self.feature_grad_mult,
+            prune: None,
+            layer_shapes: Vec::new(),
+        };
+        config
+            .validate()
+            .map_err(|e| RecipeError::invalid(path, "student", e.to_string()))?;
+        Ok(config)
+    }
+
+    /// The student backbone: the teacher's CNN geometry and norms, this spec's sizes (explicit,
+    /// or the teacher's scaled by `width_ratio`).
+    fn backbone(&self, teacher: &SslConfig, path: &Path) -> Result<SslConfig, RecipeError> {
         let r = self.width_ratio;
         let hidden = self
             .hidden_size
@@ -245,8 +274,19 @@ impl StudentSpec {
         backbone
             .validate()
             .map_err(|reason| RecipeError::invalid(path, "student", reason))?;
-        let d_target = teacher.hidden_size;
-        let head = match &self.head {
+        Ok(backbone)
+    }
+
+    /// The student's head for `num_targets` targets of width `d_target` over `backbone`.
+    fn head(
+        &self,
+        num_targets: usize,
+        d_target: usize,
+        backbone: &SslConfig,
+        path: &Path,
+    ) -> Result<HeadConfig, RecipeError> {
+        let (heads, ffn) = (backbone.num_attention_heads, backbone.intermediate_size);
+        Ok(match &self.head {
             HeadSpec::Prediction => HeadConfig::Prediction {
                 num_targets,
                 d_target,
@@ -285,28 +325,6 @@ impl StudentSpec {
                 d_ff: d_ff.unwrap_or(ffn),
                 teacher_forcing: *teacher_forcing,
             },
-        };
-        let front_end = match self.front_end {
-            FrontEndKind::Cnn => FrontEndConfig::Cnn,
-            FrontEndKind::Fbank => {
-                let mut f = FbankFrontEndConfig::new();
-                if let Some(c) = self.fbank_channels {
-                    f.channels = c;
-                }
-                FrontEndConfig::Fbank(f)
-            }
-        };
-        let config = StudentConfig {
-            backbone,
-            front_end,
-            head,
-            feature_grad_mult: self.feature_grad_mult,
-            prune: None,
-            layer_shapes: Vec::new(),
-        };
-        config
-            .validate()
-            .map_err(|e| RecipeError::invalid(path, "student", e.to_string()))?;
-        Ok(config)
+        })
     }
 }

@@ -86,7 +86,7 @@ pub fn write_tone_corpus(
         message: e.to_string(),
     };
     std::fs::create_dir_all(dir).map_err(|e| werr(dir, &e))?;
-    let rate = 16_000u32;
+    let rate = ssl_distill_audio::SAMPLE_RATE;
     let len = (seconds * rate as f32) as usize;
     let mut tsv = format!("{}\n", dir.display());
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;

@@ -114,8 +114,7 @@ mod tests {
                 .iter()
                 .map(|&n| {
                     Tensor::<1>::random([n], Distribution::Uniform(-0.3, 0.3), &device)
-                        .into_data()
-                        .try_into_vec::<f32>()
+                        .try_into_vec_as::<f32>()
                         .unwrap()
                 })
                 .collect();

@@ -14,7 +14,7 @@ use crate::generator::{Generator, GeneratorConfig};
 use crate::heads::{
     LayerProjections, LayerProjectionsConfig, PredictionHeads, PredictionHeadsConfig,
 };
-use crate::prune::{GateMasks, LayerShape, PruneConfig, PruneGates};
+use crate::prune::{GateMasks, LayerShape, PruneConfig, PruneGates, PruneSetup};
 
 /// How a student turns its hidden states into one prediction per target.
 #[derive(Config, Debug, PartialEq)]
@@ -211,11 +211,37 @@ impl StudentConfig {
             ));
         }
         self.validate_head()?;
-        self.validate_pruning()?;
+        self.pruning().validate()?;
         if let FrontEndConfig::Fbank(fe) = &self.front_end {
             crate::front_end::validate_fbank(fe, b)?;
         }
         Ok(())
+    }
+
+    /// The shape of layer `l`: its entry in `layer_shapes`, or the backbone's uniform one.
+    pub fn layer_shape(&self, l: usize) -> LayerShape {
+        self.pruning().layer_shape(l)
+    }
+
+    /// The backbone's uniform layer shape (`num_attention_heads`, `intermediate_size`).
+    pub fn uniform_shape(&self) -> LayerShape {
+        self.pruning().uniform_shape()
+    }
+
+    /// How many conv layers (the first ones) get channel gates: none without `prune.conv` or
+    /// for an Fbank student; all but the last when the feature projection has a LayerNorm.
+    pub fn num_conv_gated(&self) -> usize {
+        self.pruning().num_conv_gated()
+    }
+
+    /// What pruning depends on (see [`crate::prune`]).
+    pub(crate) fn pruning(&self) -> PruneSetup<'_> {
+        PruneSetup {
+            backbone: &self.backbone,
+            cnn: matches!(self.front_end, FrontEndConfig::Cnn),
+            prune: self.prune.as_ref(),
+            layer_shapes: &self.layer_shapes,
+        }
     }
 
     fn validate_head(&self) -> Result<(), StudentError> {
@@ -291,7 +317,11 @@ impl StudentConfig {
             gates: None,
             config: self.clone(),
         };
-        self.apply_pruning(&mut student, device);
+        let pruning = self.pruning();
+        for (l, layer) in pruning.resized_layers(device) {
+            student.backbone.encoder.layers[l] = layer;
+        }
+        student.gates = pruning.gates(device);
         if let FrontEndConfig::Fbank(fe) = &self.front_end {
             let conv_out = *self.backbone.conv_dim.last().expect("validated: non-empty");
             let front_end = fe

@@ -82,12 +82,7 @@ impl CalibrationFeatures {
                     got: hd,
                 });
             }
-            let values = h
-                .clone()
-                .into_data()
-                .convert::<f32>()
-                .try_into_vec::<f32>()
-                .expect("f32 data");
+            let values = h.clone().try_into_vec_as::<f32>().expect("f32 data");
             for (frame, &ok) in values.chunks_exact(dim).zip(&valid) {
                 if ok {
                     rows.extend_from_slice(frame);

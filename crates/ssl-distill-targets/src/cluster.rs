@@ -48,8 +48,29 @@ pub fn cluster(dist: &[Vec<f64>], k: usize, linkage: Linkage, contiguous: bool) 
     groups
 }
 
-fn kodama_groups(dist: &[Vec<f64>], k: usize, linkage: Linkage) -> Groups {
+/// One merge of the agglomerative clustering (kodama's step; SciPy's linkage row).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Merge {
+    /// First cluster merged: `i < n` is item `i`, `n + s` the cluster made at step `s`.
+    pub a: usize,
+    /// Second cluster merged.
+    pub b: usize,
+    /// Their distance under the linkage.
+    pub dissimilarity: f64,
+    /// Items in the merged cluster.
+    pub size: usize,
+}
+
+/// The full merge tree (`n − 1` merges) of the `n` items of distance matrix `dist` under
+/// `linkage`, kodama's order; empty below two items.
+///
+/// # Panics
+/// If `dist` is not `n × n`.
+pub fn merge_tree(dist: &[Vec<f64>], linkage: Linkage) -> Vec<Merge> {
     let n = dist.len();
+    if n < 2 {
+        return Vec::new();
+    }
     let mut condensed = Vec::with_capacity(n * (n - 1) / 2);
     for (i, row) in dist.iter().enumerate() {
         condensed.extend_from_slice(&row[i + 1..]);
@@ -60,15 +81,28 @@ fn kodama_groups(dist: &[Vec<f64>], k: usize, linkage: Linkage) -> Groups {
         Linkage::Single => kodama::Method::Single,
         Linkage::Ward => kodama::Method::Ward,
     };
-    let dendrogram = kodama::linkage(&mut condensed, n, method);
+    kodama::linkage(&mut condensed, n, method)
+        .steps()
+        .iter()
+        .map(|s| Merge {
+            a: s.cluster1,
+            b: s.cluster2,
+            dissimilarity: s.dissimilarity,
+            size: s.size,
+        })
+        .collect()
+}
+
+fn kodama_groups(dist: &[Vec<f64>], k: usize, linkage: Linkage) -> Groups {
+    let n = dist.len();
     // Cluster `n + s` is made at step `s`; replay the first n - k merges.
     let mut members: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
     let mut alive: Vec<bool> = vec![true; n];
-    for step in dendrogram.steps().iter().take(n - k) {
-        let mut merged = std::mem::take(&mut members[step.cluster1]);
-        merged.append(&mut std::mem::take(&mut members[step.cluster2]));
-        alive[step.cluster1] = false;
-        alive[step.cluster2] = false;
+    for step in merge_tree(dist, linkage).iter().take(n - k) {
+        let mut merged = std::mem::take(&mut members[step.a]);
+        merged.append(&mut std::mem::take(&mut members[step.b]));
+        alive[step.a] = false;
+        alive[step.b] = false;
         members.push(merged);
         alive.push(true);
     }

@@ -20,7 +20,7 @@ use burn::tensor::{Device, Tensor};
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::TrainError;
-use crate::trainer::{DataSource, StepModel};
+use crate::step::{DataSource, StepModel};
 
 /// Gradients and logged values of one optimizer step.
 pub(crate) struct StepGrads {

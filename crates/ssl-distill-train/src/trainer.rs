@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::optim::{AdamWConfig, ModuleOptimizer};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -21,62 +21,8 @@ use crate::groups::ResolvedGroups;
 use crate::metrics::{MetricsRow, MetricsWriter, resident_set_mib};
 use crate::parallel::{data_parallel, seed_devices, single_device};
 use crate::params::{clip_global_norm, init_lazy_params};
+use crate::step::{DataSource, StepModel};
 use crate::validate::Validator;
-
-/// What a model returns for one (micro-)batch.
-#[derive(Debug, Clone)]
-pub struct StepOutput {
-    /// The scalar loss (shape `[1]`) that is back-propagated.
-    pub loss: Tensor<1>,
-    /// Named components of the loss (shape `[1]` each), logged but not back-propagated separately.
-    pub terms: Vec<(String, Tensor<1>)>,
-}
-
-/// A trainable model: computes its loss on a batch. It must live on an autodiff device.
-pub trait StepModel: Module {
-    /// The batch type the data source yields.
-    type Batch;
-    /// Forward pass and loss (no backward: the loop does it).
-    fn loss(&self, batch: &Self::Batch) -> StepOutput;
-}
-
-/// A resumable stream of batches.
-pub trait DataSource {
-    /// The batch type.
-    type Batch;
-    /// The next batch. `rng` is the loop's RNG (checkpointed): use it for random crops/masks so a
-    /// resumed run draws the same numbers.
-    fn next_batch(
-        &mut self,
-        rng: &mut ChaCha8Rng,
-    ) -> Result<Self::Batch, Box<dyn std::error::Error + Send + Sync>>;
-    /// The next batch with its tensors on `device`. Data-parallel runs
-    /// ([`RunOptions::devices`]) call this instead of [`next_batch`](Self::next_batch), once per
-    /// micro-batch, with the device of the replica that will consume it. The default ignores
-    /// `device` and calls `next_batch`, which is right only while every listed device is the one
-    /// the source already creates its tensors on (e.g. the single flex CPU device); a source used
-    /// across distinct devices (GPUs) must override it.
-    fn next_batch_on(
-        &mut self,
-        rng: &mut ChaCha8Rng,
-        device: &Device,
-    ) -> Result<Self::Batch, Box<dyn std::error::Error + Send + Sync>> {
-        let _ = device;
-        self.next_batch(rng)
-    }
-    /// The position after the last batch returned, saved in checkpoints.
-    fn cursor(&self) -> serde_json::Value;
-    /// Extra values merged into the next `metrics.jsonl` row (called once per logged step), e.g.
-    /// `audio_sec_per_sec` accumulated since the previous call. Default: none.
-    fn log_extra(&mut self) -> serde_json::Map<String, serde_json::Value> {
-        serde_json::Map::new()
-    }
-    /// Moves to a position previously returned by [`cursor`](Self::cursor).
-    fn restore(
-        &mut self,
-        cursor: &serde_json::Value,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
-}
 
 /// How progress is shown on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -210,8 +156,8 @@ where
 pub fn train_with_validation<M, D>(
     cfg: &TrainConfig,
     opts: &RunOptions,
-    mut model: M,
-    mut optim: ModuleOptimizer,
+    model: M,
+    optim: ModuleOptimizer,
     data: &mut D,
     mut validator: Option<&mut dyn Validator<M>>,
 ) -> Result<TrainOutcome<M>, TrainError>
@@ -219,70 +165,18 @@ where
     M: StepModel,
     D: DataSource<Batch = M::Batch>,
 {
-    cfg.validate()?;
-    let groups = ResolvedGroups::resolve(&cfg.param_groups, &model, cfg.weight_decay)?;
-    for (index, d) in opts.devices.iter().enumerate() {
-        if !d.is_autodiff() {
-            return Err(TrainError::Device {
-                index,
-                device: format!("{d:?}"),
-                expected: "an autodiff device (`device.autodiff()`)",
-            });
-        }
-    }
-    if cfg.val_every > 0 && validator.is_none() {
-        tracing::warn!(
-            val_every = cfg.val_every,
-            "val_every is set but no validator was given"
-        );
-    }
+    let groups = check_run(cfg, opts, &model, validator.is_some())?;
     // Lazy parameters draw their initial values now, from (seed, 0), not inside step 1.
     seed_devices(&model.devices(), device_seed(cfg.seed, 0));
     init_lazy_params(&model);
     let out = &opts.out_dir;
     let config_json = serde_json::to_value(cfg).unwrap_or(serde_json::Value::Null);
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    let mut start = 0;
-    let mut skipped = 0;
-    let mut resumed_from = None;
-    if opts.resume {
-        let removed = clean_tmp_dirs(out)?;
-        if removed > 0 {
-            tracing::info!(
-                removed,
-                "removed incomplete temporary checkpoint directories"
-            );
-        }
-        if let Some((step, dir)) = latest_checkpoint(out)? {
-            let (m, o, state) = load_checkpoint(&dir, model, optim)?;
-            model = m;
-            optim = o;
-            rng = state
-                .rng
-                .restore()
-                .ok_or_else(|| TrainError::ckpt(&dir, "malformed RNG state"))?;
-            data.restore(&state.data_cursor)
-                .map_err(|e| TrainError::Data {
-                    step,
-                    message: e.to_string(),
-                })?;
-            start = step;
-            skipped = state.skipped_steps;
-            resumed_from = Some(step);
-            tracing::info!(step, dir = %dir.display(), "resuming");
-        }
-    }
+    let (model, mut optim, resumed) = resume(opts, model, optim, data)?;
+    let resumed_from = resumed.as_ref().map(|r| r.step);
+    let r = resumed.unwrap_or_else(|| Resumed::fresh(cfg.seed));
+    let (start, mut rng, mut skipped) = (r.step, r.rng, r.skipped);
     let devices = opts.devices.clone();
-    if let Some(main) = devices.first()
-        && model.devices() != [main.clone()]
-    {
-        model = model.fork(main);
-    }
-    let seeded = if devices.is_empty() {
-        model.devices()
-    } else {
-        devices.clone()
-    };
+    let (mut model, seeded) = place(model, &devices);
     let mut metrics = MetricsWriter::open(out, start)?;
     let end = opts
         .stop_after
@@ -302,24 +196,16 @@ where
         } else {
             single_device(&model, devices.first(), data, &mut rng, accum, step)?
         };
-        let bad_loss = sg.bad_loss;
         let micro = f64::from(sg.micro);
         let loss = sg.loss_sum / micro;
         last_loss = loss;
         let mut grads = sg.grads;
-        let grad_norm = if bad_loss {
+        let grad_norm = if sg.bad_loss {
             f64::NAN
         } else {
             clip_global_norm(&model, &mut grads, cfg.clip_grad_norm)
         };
-        let bad = if bad_loss {
-            Some("loss")
-        } else if !grad_norm.is_finite() {
-            Some("grad_norm")
-        } else {
-            None
-        };
-        match (bad, cfg.nan_policy) {
+        match (non_finite(sg.bad_loss, grad_norm), cfg.nan_policy) {
             (Some(what), NanPolicy::Stop) => {
                 if let Some(b) = &bar {
                     b.abandon();
@@ -335,60 +221,25 @@ where
         }
         window_steps += 1;
 
-        let val_due = (cfg.val_every > 0 && step % cfg.val_every == 0) || step == cfg.max_steps;
-        let val = match validator.as_deref_mut() {
-            Some(v) if val_due => {
-                let r = v
-                    .validate(&model.valid())
-                    .map_err(|e| TrainError::Validation {
-                        step,
-                        message: e.to_string(),
-                    })?;
-                last_val = Some((step, r.clone()));
-                Some(r)
-            }
-            _ => None,
-        };
+        let val = validate_if_due(cfg, step, &model, validator.as_deref_mut())?;
+        if let Some(r) = &val {
+            last_val = Some((step, r.clone()));
+        }
 
         if step == 1 || step % cfg.log_every == 0 || step == end || val.is_some() {
-            let sec_per_step = window_start.elapsed().as_secs_f64() / window_steps as f64;
-            let terms = sg
-                .term_sums
-                .iter()
-                .map(|(n, v)| (n.clone(), serde_json::json!(v / micro)))
-                .collect();
-            let mut extra = data.log_extra();
-            for (k, v) in groups.lrs(lr) {
-                extra.insert(k, serde_json::json!(v));
-            }
-            if let Some(rss) = resident_set_mib() {
-                extra.insert("rss_mib".into(), serde_json::json!(rss));
-            }
-            let mut val_text = String::new();
-            for (k, v) in val.iter().flatten() {
-                extra.insert(format!("val_{k}"), serde_json::json!(v));
-                val_text.push_str(&format!(" val_{k} {v:.5}"));
-            }
-            metrics.write(&MetricsRow {
+            let logged = Logged {
                 step,
                 loss,
                 lr,
                 grad_norm,
-                sec_per_step,
+                sec_per_step: window_start.elapsed().as_secs_f64() / window_steps as f64,
                 skipped_steps: skipped,
-                terms,
-                extra,
-            })?;
-            let line = format!(
-                "step {step}/{} loss {loss:.5} lr {lr:.3e} grad_norm {grad_norm:.4}{val_text} {:.2} steps/s",
-                cfg.max_steps,
-                1.0 / sec_per_step.max(1e-12)
-            );
-            match (&bar, opts.progress) {
-                (Some(b), _) => b.set_message(line),
-                (None, ProgressMode::Off) => {}
-                (None, _) => eprintln!("{line}"),
-            }
+                term_sums: &sg.term_sums,
+                micro,
+                val: val.as_deref(),
+            };
+            let line = log_step(&mut metrics, data, &groups, logged, cfg.max_steps)?;
+            show(bar.as_ref(), opts.progress, line);
             window_start = Instant::now();
             window_steps = 0;
         }
@@ -419,6 +270,219 @@ where
         last_loss,
         validation: last_val,
     })
+}
+
+/// Checks the run before anything is loaded: the config, its parameter groups against
+/// `model`, autodiff devices; warns about `val_every` without a validator.
+fn check_run<M: Module>(
+    cfg: &TrainConfig,
+    opts: &RunOptions,
+    model: &M,
+    has_validator: bool,
+) -> Result<ResolvedGroups, TrainError> {
+    cfg.validate()?;
+    let groups = ResolvedGroups::resolve(&cfg.param_groups, model, cfg.weight_decay)?;
+    for (index, d) in opts.devices.iter().enumerate() {
+        if !d.is_autodiff() {
+            return Err(TrainError::Device {
+                index,
+                device: format!("{d:?}"),
+                expected: "an autodiff device (`device.autodiff()`)",
+            });
+        }
+    }
+    if cfg.val_every > 0 && !has_validator {
+        tracing::warn!(
+            val_every = cfg.val_every,
+            "val_every is set but no validator was given"
+        );
+    }
+    Ok(groups)
+}
+
+/// Where a run continues from (a checkpoint, or [`Resumed::fresh`]).
+struct Resumed {
+    /// The step of the checkpoint.
+    step: u64,
+    /// The loop's RNG at that step.
+    rng: ChaCha8Rng,
+    /// Steps skipped before it.
+    skipped: u64,
+}
+
+impl Resumed {
+    /// A fresh start: step 0, the loop's RNG seeded with `seed`, nothing skipped.
+    fn fresh(seed: u64) -> Self {
+        Self {
+            step: 0,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            skipped: 0,
+        }
+    }
+}
+
+/// With `opts.resume`, loads the newest complete checkpoint in `opts.out_dir` (after removing
+/// incomplete temporary ones) into `model`, `optim` and `data`; `None` without `opts.resume` or
+/// when there is none (a fresh start).
+fn resume<M: Module, D: DataSource>(
+    opts: &RunOptions,
+    model: M,
+    optim: ModuleOptimizer,
+    data: &mut D,
+) -> Result<(M, ModuleOptimizer, Option<Resumed>), TrainError> {
+    if !opts.resume {
+        return Ok((model, optim, None));
+    }
+    let out = &opts.out_dir;
+    let removed = clean_tmp_dirs(out)?;
+    if removed > 0 {
+        tracing::info!(
+            removed,
+            "removed incomplete temporary checkpoint directories"
+        );
+    }
+    let Some((step, dir)) = latest_checkpoint(out)? else {
+        return Ok((model, optim, None));
+    };
+    let (model, optim, state) = load_checkpoint(&dir, model, optim)?;
+    let rng = state
+        .rng
+        .restore()
+        .ok_or_else(|| TrainError::ckpt(&dir, "malformed RNG state"))?;
+    data.restore(&state.data_cursor)
+        .map_err(|e| TrainError::Data {
+            step,
+            message: e.to_string(),
+        })?;
+    tracing::info!(step, dir = %dir.display(), "resuming");
+    let resumed = Resumed {
+        step,
+        rng,
+        skipped: state.skipped_steps,
+    };
+    Ok((model, optim, Some(resumed)))
+}
+
+/// Which value of a step is not finite: the loss (`bad_loss`), else the gradient norm.
+fn non_finite(bad_loss: bool, grad_norm: f64) -> Option<&'static str> {
+    if bad_loss {
+        Some("loss")
+    } else if !grad_norm.is_finite() {
+        Some("grad_norm")
+    } else {
+        None
+    }
+}
+
+/// What a logged step reports.
+struct Logged<'a> {
+    step: u64,
+    loss: f64,
+    lr: f64,
+    grad_norm: f64,
+    sec_per_step: f64,
+    skipped_steps: u64,
+    /// Sums of the loss terms over the step's `micro` micro-batches.
+    term_sums: &'a [(String, f64)],
+    micro: f64,
+    val: Option<&'a [(String, f64)]>,
+}
+
+/// Writes the `metrics.jsonl` row of a logged step (with the data source's extras, the groups'
+/// learning rates, the resident set and the validation results) and returns its progress line.
+fn log_step<D: DataSource>(
+    metrics: &mut MetricsWriter,
+    data: &mut D,
+    groups: &ResolvedGroups,
+    logged: Logged<'_>,
+    max_steps: u64,
+) -> Result<String, TrainError> {
+    let Logged {
+        step,
+        loss,
+        lr,
+        grad_norm,
+        sec_per_step,
+        skipped_steps,
+        term_sums,
+        micro,
+        val,
+    } = logged;
+    let terms = term_sums
+        .iter()
+        .map(|(n, v)| (n.clone(), serde_json::json!(v / micro)))
+        .collect();
+    let mut extra = data.log_extra();
+    for (k, v) in groups.lrs(lr) {
+        extra.insert(k, serde_json::json!(v));
+    }
+    if let Some(rss) = resident_set_mib() {
+        extra.insert("rss_mib".into(), serde_json::json!(rss));
+    }
+    let mut val_text = String::new();
+    for (k, v) in val.into_iter().flatten() {
+        extra.insert(format!("val_{k}"), serde_json::json!(v));
+        val_text.push_str(&format!(" val_{k} {v:.5}"));
+    }
+    metrics.write(&MetricsRow {
+        step,
+        loss,
+        lr,
+        grad_norm,
+        sec_per_step,
+        skipped_steps,
+        terms,
+        extra,
+    })?;
+    Ok(format!(
+        "step {step}/{max_steps} loss {loss:.5} lr {lr:.3e} grad_norm {grad_norm:.4}{val_text} {:.2} steps/s",
+        1.0 / sec_per_step.max(1e-12)
+    ))
+}
+
+/// `model` on `devices[0]` (forked there unless it is already), and the devices to reseed
+/// every step (`devices`, or the model's own without them).
+fn place<M: Module>(model: M, devices: &[Device]) -> (M, Vec<Device>) {
+    let model = match devices.first() {
+        Some(main) if model.devices() != [main.clone()] => model.fork(main),
+        _ => model,
+    };
+    let seeded = if devices.is_empty() {
+        model.devices()
+    } else {
+        devices.to_vec()
+    };
+    (model, seeded)
+}
+
+/// Runs `validator` on `model.valid()` every `val_every` steps and at `max_steps`.
+fn validate_if_due<M: StepModel>(
+    cfg: &TrainConfig,
+    step: u64,
+    model: &M,
+    validator: Option<&mut (dyn Validator<M> + '_)>,
+) -> Result<Option<Vec<(String, f64)>>, TrainError> {
+    let due = (cfg.val_every > 0 && step.is_multiple_of(cfg.val_every)) || step == cfg.max_steps;
+    match validator {
+        Some(v) if due => {
+            v.validate(&model.valid())
+                .map(Some)
+                .map_err(|e| TrainError::Validation {
+                    step,
+                    message: e.to_string(),
+                })
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Shows a logged step's line: on the progress bar, else on stderr unless progress is off.
+fn show(bar: Option<&ProgressBar>, mode: ProgressMode, line: String) {
+    match (bar, mode) {
+        (Some(b), _) => b.set_message(line),
+        (None, ProgressMode::Off) => {}
+        (None, _) => eprintln!("{line}"),
+    }
 }
 
 fn make_bar(mode: ProgressMode, start: u64, total: u64) -> Option<ProgressBar> {

@@ -14,8 +14,9 @@
 //! score, say) is not checkpointed; after a resume it starts again from what its constructor
 //! gives it.
 
-/// Error type returned by a validator (boxed, like [`crate::DataSource`]'s).
-pub type ValidationError = Box<dyn std::error::Error + Send + Sync>;
+/// Error type returned by a validator: the crate's [`BoxError`](crate::BoxError), as a
+/// [`DataSource`](crate::DataSource)'s.
+pub type ValidationError = crate::step::BoxError;
 
 /// Computes validation metrics of a model. Results go into the step's `metrics.jsonl` row as
 /// `val_<name>` and into the progress line.

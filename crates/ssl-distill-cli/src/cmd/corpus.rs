@@ -40,7 +40,7 @@ struct SynthArgs {
 }
 
 /// Runs `ssl-distill corpus ...`.
-pub fn run(args: &CorpusArgs) -> Result<()> {
+pub fn run_corpus(args: &CorpusArgs) -> Result<()> {
     match &args.command {
         CorpusCommand::Synth(a) => synth(a),
     }

@@ -25,7 +25,7 @@ pub struct FbankArgs {
     #[arg(long, default_value_t = 80)]
     num_mel_bins: usize,
     /// Rate the audio is resampled to before feature extraction (Hz).
-    #[arg(long, default_value_t = 16_000)]
+    #[arg(long, default_value_t = ssl_distill_audio::SAMPLE_RATE)]
     sample_rate: u32,
     /// Dither amount (Kaldi's `--dither`; 0 = deterministic).
     #[arg(long, default_value_t = 0.0)]
@@ -48,7 +48,7 @@ pub struct MfccArgs {
     #[arg(long, default_value_t = 13)]
     num_ceps: usize,
     /// Rate the audio is resampled to before feature extraction (Hz).
-    #[arg(long, default_value_t = 16_000)]
+    #[arg(long, default_value_t = ssl_distill_audio::SAMPLE_RATE)]
     sample_rate: u32,
 }
 

@@ -24,10 +24,13 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{ArgGroup, Args, ValueEnum};
+use indicatif::ProgressBar;
 use ssl_distill_audio::{
-    AudioDataset, Cursor, DatasetConfig, Loader, LoaderConfig, Manifest, load_audio,
+    AudioDataset, Cursor, DatasetConfig, LoadedBatch, Loader, LoaderConfig, Manifest, load_audio,
 };
-use ssl_distill_models::{Backbone, Features, StateDict, StateTensor, write_safetensors};
+use ssl_distill_models::{
+    Backbone, Extractor, Features, StateDict, StateTensor, write_safetensors,
+};
 use ssl_distill_probe::{Upstream, load_upstream};
 
 use crate::cmd::probe::progress_bar;
@@ -322,18 +325,8 @@ fn corpus(
         .context("--data needs --out DIR (the directory of shards and index.jsonl)")?;
     let manifest = Manifest::open(data)?;
     let ids = utterance_ids(&manifest)?;
-    if args.per_utterance
-        && let Some(id) = ids.iter().find(|id| {
-            Path::new(id)
-                .components()
-                .any(|c| !matches!(c, Component::Normal(_)))
-        })
-    {
-        bail!(
-            "{}: the id `{id}` is not a relative file name, --per-utterance cannot name a file \
-             after it",
-            manifest.source.display()
-        );
+    if args.per_utterance {
+        check_file_names(&manifest, &ids)?;
     }
     let total = manifest.len();
     let paths: Vec<PathBuf> = manifest.utterances.iter().map(|u| u.path.clone()).collect();
@@ -357,10 +350,18 @@ fn corpus(
         },
         Cursor::default(),
     )?;
-    let extractor = upstream
-        .extractor()
-        .with_layers(layers)?
-        .with_batch_size(args.batch_size);
+    let run = CorpusRun {
+        args,
+        upstream,
+        layers,
+        output,
+        extractor: upstream
+            .extractor()
+            .with_layers(layers)?
+            .with_batch_size(args.batch_size),
+        paths,
+        ids,
+    };
     let mut writer = crate::cmd::features_out::Writer::create(
         out,
         args.per_utterance,
@@ -371,46 +372,7 @@ fn corpus(
     bar.set_message("features");
     let result = (|| -> Result<()> {
         for loaded in loader {
-            let loaded = loaded?;
-            for e in loaded.skipped {
-                tracing::warn!("skipped: {e}");
-                writer.skip(None, e.to_string());
-                bar.inc(1);
-            }
-            let batch = &loaded.batch;
-            let mut rows = Vec::new();
-            for r in 0..batch.batch_size {
-                let (index, samples) = (batch.indices[r], batch.row(r));
-                if upstream.num_frames(samples.len()) > 0 {
-                    rows.push((index, samples));
-                    continue;
-                }
-                let message = format!(
-                    "{}: {} samples at {} Hz is shorter than the model's receptive field",
-                    paths[index].display(),
-                    samples.len(),
-                    pre.sampling_rate
-                );
-                if !args.skip_bad_audio {
-                    bail!("{message} (--skip-bad-audio leaves it out)");
-                }
-                tracing::warn!("skipped: {message}");
-                writer.skip(Some(&paths[index]), message);
-                bar.inc(1);
-            }
-            let waves: Vec<&[f32]> = rows.iter().map(|(_, s)| *s).collect();
-            let features = extractor.extract(&waves, upstream.device())?;
-            for ((index, samples), f) in rows.iter().zip(&features) {
-                let tensors = utterance_tensors(f, layers, output);
-                writer.add(
-                    &ids[*index],
-                    &paths[*index],
-                    f.frames,
-                    samples.len(),
-                    tensors,
-                )?;
-                bar.inc(1);
-            }
+            run.batch(loaded?, &mut writer, &bar)?;
         }
         Ok(())
     })();
@@ -442,6 +404,90 @@ fn corpus(
         out.display()
     );
     Ok(())
+}
+
+/// `--per-utterance` names a file after each id: each must be a relative file name.
+fn check_file_names(manifest: &Manifest, ids: &[String]) -> Result<()> {
+    let bad = ids.iter().find(|id| {
+        Path::new(id)
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_)))
+    });
+    if let Some(id) = bad {
+        bail!(
+            "{}: the id `{id}` is not a relative file name, --per-utterance cannot name a file \
+             after it",
+            manifest.source.display()
+        );
+    }
+    Ok(())
+}
+
+/// What a pass over a corpus uses for each batch.
+struct CorpusRun<'a> {
+    args: &'a FeaturesArgs,
+    upstream: &'a Upstream,
+    layers: &'a [usize],
+    output: &'a Output,
+    extractor: Extractor<'a, Upstream>,
+    /// Audio file of each utterance.
+    paths: Vec<PathBuf>,
+    /// Id of each utterance.
+    ids: Vec<String>,
+}
+
+impl CorpusRun<'_> {
+    /// Extracts the features of a loaded batch and hands them to `writer`; unreadable files,
+    /// and clips shorter than the receptive field, are recorded as skipped (an error for a
+    /// short clip without `--skip-bad-audio`).
+    fn batch(
+        &self,
+        loaded: LoadedBatch,
+        writer: &mut crate::cmd::features_out::Writer,
+        bar: &ProgressBar,
+    ) -> Result<()> {
+        let (upstream, paths) = (self.upstream, &self.paths);
+        for e in loaded.skipped {
+            tracing::warn!("skipped: {e}");
+            writer.skip(None, e.to_string());
+            bar.inc(1);
+        }
+        let batch = &loaded.batch;
+        let mut rows = Vec::new();
+        for r in 0..batch.batch_size {
+            let (index, samples) = (batch.indices[r], batch.row(r));
+            if upstream.num_frames(samples.len()) > 0 {
+                rows.push((index, samples));
+                continue;
+            }
+            let message = format!(
+                "{}: {} samples at {} Hz is shorter than the model's receptive field",
+                paths[index].display(),
+                samples.len(),
+                upstream.preprocessor().sampling_rate
+            );
+            if !self.args.skip_bad_audio {
+                bail!("{message} (--skip-bad-audio leaves it out)");
+            }
+            tracing::warn!("skipped: {message}");
+            writer.skip(Some(&paths[index]), message);
+            bar.inc(1);
+        }
+        let waves: Vec<&[f32]> = rows.iter().map(|(_, s)| *s).collect();
+        let features = self.extractor.extract(&waves, upstream.device())?;
+        for ((index, samples), f) in rows.iter().zip(&features) {
+            let tensors = utterance_tensors(f, self.layers, self.output);
+            writer.add(
+                &self.ids[*index],
+                &paths[*index],
+                f.frames,
+                samples.len(),
+                tensors,
+            )?;
+            bar.inc(1);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

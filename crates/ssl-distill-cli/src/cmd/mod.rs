@@ -1,4 +1,5 @@
-//! One module per subcommand: its clap arguments and its `run` function.
+//! One module per subcommand: its clap arguments and its `run_<command>` function (`fbank` also
+//! has `run_mfcc`); `pipeline` and `features_out` are shared by several commands.
 
 pub mod analyze;
 pub mod corpus;

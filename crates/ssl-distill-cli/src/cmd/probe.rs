@@ -6,9 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use ssl_distill_probe::{
-    Budget, PrBody, ProbeConfig, ProbeEvent, Task, load_upstream, read_task, run_probe,
-};
+use ssl_distill_probe::{Budget, PrBody, ProbeConfig, ProbeEvent, Task, load_upstream, read_task};
 
 use crate::device::DeviceArg;
 
@@ -60,7 +58,7 @@ pub struct ProbeArgs {
 }
 
 /// Runs `ssl-distill probe`.
-pub fn run_probe_cmd(args: &ProbeArgs) -> Result<()> {
+pub fn run_probe(args: &ProbeArgs) -> Result<()> {
     let device = args.device.device()?;
     let upstream = load_upstream(&args.model, &device)?;
     let data = read_task(&args.data, args.task)?;
@@ -90,36 +88,37 @@ pub fn run_probe_cmd(args: &ProbeArgs) -> Result<()> {
 
     let bar = progress_bar();
     let epochs = config.budget.epochs;
-    let report = run_probe(
-        &upstream,
-        &data,
-        &config,
-        &device,
-        &mut |event| match event {
-            ProbeEvent::Extracting { split, done, total } => {
-                bar.set_length(total as u64);
-                bar.set_position(done as u64);
-                bar.set_message(format!("features ({split})"));
-                if bar.is_hidden() && done == total {
-                    tracing::info!("features of {split}: {total} utterances");
+    let report =
+        ssl_distill_probe::run_probe(
+            &upstream,
+            &data,
+            &config,
+            &device,
+            &mut |event| match event {
+                ProbeEvent::Extracting { split, done, total } => {
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                    bar.set_message(format!("features ({split})"));
+                    if bar.is_hidden() && done == total {
+                        tracing::info!("features of {split}: {total} utterances");
+                    }
                 }
-            }
-            ProbeEvent::Epoch(e) => {
-                bar.set_length(epochs as u64);
-                bar.set_position(e.epoch as u64);
-                bar.set_message(format!("loss {:.4}, dev {:.4}", e.loss, e.dev));
-                if bar.is_hidden() {
-                    tracing::info!(
-                        "epoch {}/{epochs}: loss {:.4}, dev {} {:.4}",
-                        e.epoch,
-                        e.loss,
-                        args.task.metric(),
-                        e.dev
-                    );
+                ProbeEvent::Epoch(e) => {
+                    bar.set_length(epochs as u64);
+                    bar.set_position(e.epoch as u64);
+                    bar.set_message(format!("loss {:.4}, dev {:.4}", e.loss, e.dev));
+                    if bar.is_hidden() {
+                        tracing::info!(
+                            "epoch {}/{epochs}: loss {:.4}, dev {} {:.4}",
+                            e.epoch,
+                            e.loss,
+                            args.task.metric(),
+                            e.dev
+                        );
+                    }
                 }
-            }
-        },
-    )?;
+            },
+        )?;
     bar.finish_and_clear();
     let path = report
         .write(&args.out)

@@ -8,7 +8,7 @@
 //! corpus's valid inputs are valid, so the broken ones fail for the reason they were built for.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 /// `tests/bad_inputs/` at the workspace root.
 pub fn corpus() -> PathBuf {
@@ -49,7 +49,7 @@ fn cases() -> Vec<Case> {
 /// Runs the binary in the corpus directory (the cases' paths are relative to it), logging
 /// errors only, so a failed run's stderr is its error line.
 fn run_in_corpus(args: &[String]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ssl-distill"))
+    crate::command()
         .args(["--log", "error"])
         .args(args)
         .current_dir(corpus())
@@ -164,7 +164,7 @@ fn every_bad_input_fails_with_one_line_naming_the_file() {
 /// `ssl-distill distill` of the corpus's tiny teacher and recipe on `data`, 4 steps.
 fn distill_tiny(data: &Path, out: &Path, extra: &[&str]) -> Output {
     let good = corpus().join("good");
-    Command::new(env!("CARGO_BIN_EXE_ssl-distill"))
+    crate::command()
         .arg("distill")
         .arg("--recipe")
         .arg(good.join("recipe.toml"))

@@ -1,6 +1,6 @@
 //! `ssl-distill corpus synth` (needs libespeak-ng and wordnet-base, installed by .ci/run).
 
-use crate::{assert_one_line_error, run};
+use crate::{assert_one_line_error, assert_success, run};
 
 #[test]
 fn synth_ci_preset_then_refuse_a_non_empty_directory() {
@@ -10,11 +10,7 @@ fn synth_ci_preset_then_refuse_a_non_empty_directory() {
     let res = run(&[
         "corpus", "synth", "--preset", "ci", "--out", o, "--seed", "3",
     ]);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
     let stdout = String::from_utf8_lossy(&res.stdout);
     assert!(
         stdout.contains("180 utterances") && stdout.contains("192 keyword clips"),
@@ -49,11 +45,7 @@ fn synth_ci_preset_then_refuse_a_non_empty_directory() {
         "--format",
         "flac",
     ]);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
     let flac_manifest = ssl_distill_audio::Manifest::open(flac.join("train.jsonl")).unwrap();
     let (mut wav_bytes, mut flac_bytes) = (0, 0);
     for (w, f) in manifest

@@ -3,7 +3,7 @@
 
 use burn::tensor::Device;
 
-use crate::{assert_one_line_error, assets, run};
+use crate::{assert_one_line_error, assert_success, assets, run};
 
 #[test]
 fn demo_writes_the_report_with_its_table_and_plots() {
@@ -26,11 +26,7 @@ fn demo_writes_the_report_with_its_table_and_plots() {
         "0.02",
     ];
     let res = run(&args);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     for needle in [
         "| teacher |",
@@ -76,7 +72,7 @@ fn demo_writes_the_report_with_its_table_and_plots() {
 fn demo_names_a_home_without_the_bundled_teacher() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("demo");
-    let res = std::process::Command::new(env!("CARGO_BIN_EXE_ssl-distill"))
+    let res = crate::command()
         .args(["demo", "--out", out.to_str().unwrap()])
         .env("SSL_DISTILL_HOME", tmp.path())
         .stdin(std::process::Stdio::null())

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 
-use crate::{assert_one_line_error, run};
+use crate::{assert_one_line_error, assert_success, run};
 
 fn recipe(name: &str) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../recipes"))
@@ -65,11 +65,7 @@ fn distill_writes_the_contract_files_and_resumes() {
     let (teacher, data) = teacher_and_data(tmp.path());
     let out = tmp.path().join("run");
     let res = distill(&teacher, &data, &out, &[]);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
     let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     let rows: Vec<serde_json::Value> = metrics
         .lines()
@@ -90,18 +86,10 @@ fn distill_writes_the_contract_files_and_resumes() {
     // Stopped after 2 steps, then resumed with the same flags: the same student.
     let split = tmp.path().join("split");
     let res = distill(&teacher, &data, &split, &["--stop-after", "2"]);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
     assert!(!split.join("student").exists());
     let res = distill(&teacher, &data, &split, &["--resume"]);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
     assert!(
         weight_bits(&out) == weight_bits(&split),
         "resumed student differs"

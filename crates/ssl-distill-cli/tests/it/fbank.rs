@@ -2,7 +2,7 @@
 
 use ssl_distill_audio::{Fbank, FbankConfig, Mfcc, MfccConfig, load_audio};
 
-use crate::{assert_one_line_error, assets, read_tensor, run};
+use crate::{assert_one_line_error, assert_success, assets, read_tensor, run};
 
 #[test]
 fn fbank_of_bundled_clip_equals_library() {
@@ -18,11 +18,7 @@ fn fbank_of_bundled_clip_equals_library() {
         "--num-mel-bins",
         "40",
     ]);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
     let (shape, data) = read_tensor(&out, "fbank");
 
     let wave = load_audio(&audio, 16_000).unwrap();
@@ -44,11 +40,7 @@ fn mfcc_of_bundled_clip_equals_library() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
     let (shape, data) = read_tensor(&out, "mfcc");
     let wave = load_audio(&audio, 16_000).unwrap();
     let lib = Mfcc::new(MfccConfig::default())

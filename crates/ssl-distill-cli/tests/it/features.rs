@@ -7,7 +7,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use ssl_distill_audio::load_audio;
 use ssl_distill_models::{SslInput, load_checkpoint};
 
-use crate::{assert_one_line_error, assets, read_tensor, run};
+use crate::{assert_one_line_error, assert_success, assets, read_tensor, run};
 
 fn model_dir(case: &str) -> PathBuf {
     PathBuf::from(concat!(
@@ -32,11 +32,7 @@ fn features_equal_the_library_on_a_22khz_wav() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
 
     let device = Device::flex();
     let (_, m, _) = load_checkpoint(&model, &device).unwrap();
@@ -51,7 +47,7 @@ fn features_equal_the_library_on_a_22khz_wav() {
         assert_eq!(shape, h.dims().to_vec());
         assert_eq!(
             data,
-            h.clone().into_data().try_into_vec::<f32>().unwrap(),
+            h.clone().try_into_vec_as::<f32>().unwrap(),
             "layer {i}"
         );
     }
@@ -75,11 +71,7 @@ fn a_subset_of_layers() {
         "--layers",
         "1",
     ]);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
     let bytes = std::fs::read(&out).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let mut names: Vec<String> = st.names().into_iter().map(str::to_string).collect();
@@ -140,11 +132,7 @@ fn inspect_prints_the_architecture() {
         model_dir("wavlm_tiny").to_str().unwrap(),
     ]);
     let stdout = String::from_utf8_lossy(&res.stdout);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
     assert!(stdout.contains("wavlm (WavLMModel)"), "{stdout}");
     assert!(
         stdout.contains("2 layers x 32 wide, 4 heads, FFN 64, post-LN"),
@@ -162,11 +150,7 @@ fn inspect_prints_a_fairseq_files_declared_heads_and_family() {
         fairseq.join("wav2vec2_args.pt").to_str().unwrap(),
     ]);
     let stdout = String::from_utf8_lossy(&res.stdout);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
     // `args.arch = "wav2vec2"`, `encoder_attention_heads = 4` (32 wide: the guess would be 1).
     assert!(
         stdout.contains("family:      wav2vec2 (Wav2Vec2Model)\n"),

@@ -89,7 +89,7 @@ fn alone(
     let input = Tensor::<2>::from_data(TensorData::new(wave, [1, len]), &Device::flex());
     forward(SslInput::new(input))
         .into_iter()
-        .map(|h| h.into_data().try_into_vec::<f32>().unwrap())
+        .map(|h| h.try_into_vec_as::<f32>().unwrap())
         .collect()
 }
 

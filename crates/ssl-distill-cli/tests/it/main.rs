@@ -14,15 +14,31 @@ mod prune;
 mod study;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+
+/// The binary as a [`Command`] with no stdin, for runs that need more than arguments (a working
+/// directory, the environment, a child to kill).
+pub fn command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ssl-distill"));
+    cmd.stdin(Stdio::null());
+    cmd
+}
 
 /// Runs the binary with `args` and no stdin.
 pub fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ssl-distill"))
+    command()
         .args(args)
-        .stdin(std::process::Stdio::null())
         .output()
         .expect("the ssl-distill binary runs")
+}
+
+/// Asserts a successful run, showing its stderr otherwise.
+pub fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Asserts a failed run: non-zero exit, exactly one line on stderr starting with `error:` that

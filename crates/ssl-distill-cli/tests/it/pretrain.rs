@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::{assert_one_line_error, read_tensor, run};
+use crate::{assert_one_line_error, assert_success, read_tensor, run};
 
 fn recipe() -> PathBuf {
     PathBuf::from(concat!(
@@ -48,19 +48,11 @@ fn pretrain_writes_a_model_with_its_head() {
     };
     let call = |a: Vec<String>| run(&a.iter().map(String::as_str).collect::<Vec<_>>());
     let res = call(args(&["--stop-after", "2"]));
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
     assert!(out.join("checkpoints/step-2/model.safetensors").is_file());
     assert!(!out.join("model").exists(), "a stopped run exports nothing");
     let res = call(args(&["--resume"]));
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
 
     let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     let rows: Vec<serde_json::Value> = metrics
@@ -91,11 +83,7 @@ fn pretrain_writes_a_model_with_its_head() {
         "--out",
         feats.to_str().unwrap(),
     ]);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
     assert_eq!(read_tensor(&feats, "hidden_states.4").0, vec![1, 49, 256]);
 
     // A fresh run into the same directory is refused.

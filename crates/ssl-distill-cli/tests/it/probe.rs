@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 
-use crate::{assert_one_line_error, assets, run};
+use crate::{assert_one_line_error, assert_success, assets, run};
 
 /// The bundled `ci` corpus and a 4-layer toy teacher written to `dir`.
 fn corpus_and_teacher(dir: &Path) -> (PathBuf, PathBuf) {
@@ -35,11 +35,7 @@ fn probe_and_analyze_write_their_reports() {
         "probe", "--model", t, "--task", "sid", "--data", c, "--out", o, "--epochs", "2",
     ]);
     let stdout = String::from_utf8_lossy(&res.stdout);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
     assert!(
         stdout.contains("sid") && stdout.contains("accuracy"),
         "{stdout}"
@@ -65,11 +61,7 @@ fn probe_and_analyze_write_their_reports() {
     let res = run(&[
         "probe", "--model", t, "--task", "pr", "--data", c, "--out", o, "--epochs", "1",
     ]);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
     assert_eq!(json(&out.join("probe-pr.json"))["metric"], "per");
 
     // CKA of the teacher against itself: the diagonal is 1, the cross matrix too.
@@ -88,11 +80,7 @@ fn probe_and_analyze_write_their_reports() {
         "--clusters",
         "2",
     ]);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
     let cka = json(&out.join("cka.json"));
     let m = cka["cka"].as_array().unwrap();
     assert_eq!(m.len(), 5);

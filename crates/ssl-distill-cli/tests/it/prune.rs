@@ -6,7 +6,7 @@ use std::path::Path;
 
 use burn::tensor::Device;
 
-use crate::{assert_one_line_error, assets, run};
+use crate::{assert_one_line_error, assert_success, assets, run};
 
 /// `recipes/skill.toml` at the budget of the recipes crate's pruning test (`prune.rs` there,
 /// which explains each change): 1350 steps of batch 1 × 0.5 s, lr 2e-3 with no final-stage
@@ -114,11 +114,7 @@ fn skill_prunes_to_target_then_probes_and_exports() {
         "--epochs",
         "2",
     ]);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(probe_out.join("probe-sid.json")).unwrap())
             .unwrap();
@@ -158,11 +154,7 @@ fn export_writes_an_hf_model_that_loads_back() {
     let (teacher, data) = crate::distill::teacher_and_data(tmp.path());
     let out = tmp.path().join("run");
     let res = crate::distill::distill(&teacher, &data, &out, &[]);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
     let hf = tmp.path().join("hf");
     let student = out.join("student");
     let res = run(&[
@@ -172,11 +164,7 @@ fn export_writes_an_hf_model_that_loads_back() {
         "--out",
         hf.to_str().unwrap(),
     ]);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_success(&res);
     let config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(hf.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["num_hidden_layers"], 2);

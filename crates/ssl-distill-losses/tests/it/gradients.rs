@@ -28,11 +28,7 @@ fn loss_value(kind: LossKind, pred: &[f32], device: &Device) -> f32 {
     let m = mask(&[false, false, false, true], [1, 4], device);
     let head = head(device);
     let out = compute(&[LossSpec::new(kind, 1.0)], p, t, Some(&m), Some(&head)).unwrap();
-    out.total
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .unwrap()[0]
+    out.total.try_into_vec_as::<f32>().unwrap()[0]
 }
 
 #[test]
@@ -60,13 +56,7 @@ fn gradients_match_finite_differences() {
         )
         .unwrap();
         let grads = out.total.backward();
-        let g: Vec<f32> = p
-            .grad(&grads)
-            .unwrap()
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec()
-            .unwrap();
+        let g: Vec<f32> = p.grad(&grads).unwrap().try_into_vec_as::<f32>().unwrap();
         let eps = 1e-2f32;
         for i in 0..PRED.len() {
             let mut plus = PRED;

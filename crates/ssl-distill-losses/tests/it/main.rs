@@ -17,8 +17,5 @@ pub fn mask(values: &[bool], shape: [usize; 2], device: &Device) -> Tensor<2, Bo
 
 /// The scalar of a 1-element tensor.
 pub fn scalar(t: Tensor<1>) -> f32 {
-    t.into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .unwrap()[0]
+    t.try_into_vec_as::<f32>().unwrap()[0]
 }

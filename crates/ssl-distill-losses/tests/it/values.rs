@@ -229,9 +229,7 @@ fn hubert_head_from_tensors_uses_pytorch_layout() {
     let head = CodewordHead::from_tensors(w.clone(), b, e.clone(), 1.0).unwrap();
     let lp: Vec<f32> = head
         .log_posteriors(t3(&[1.0, 1.0], [1, 1, 2], &d))
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec()
+        .try_into_vec_as::<f32>()
         .unwrap();
     let (c1, c2) = (3.0 / 10f32.sqrt(), 1.0 / 10f32.sqrt());
     let lse = (c1.exp() + c2.exp()).ln();

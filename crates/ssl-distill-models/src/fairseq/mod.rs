@@ -52,37 +52,15 @@ use burn::tensor::Device;
 
 pub use self::cfg::{CfgSource, FairseqCfg};
 pub use self::conv_layers::{ConvLayer, parse_conv_layers};
+pub use self::resolve::FairseqOverrides;
 use self::resolve::{ResolveError, Shapes, resolve};
 use crate::config::SslConfig;
 use crate::error::LoadError;
+use crate::head::HubertHead;
 use crate::load::{LoadReport, load_hf_state_dict_with, unused_allowlist};
 use crate::model::SslModel;
 use crate::preprocessor::Preprocessor;
 use crate::state::{FloatKind, StateDict, StateTensor, floats_from_le_bytes};
-
-/// What to use instead of a fairseq checkpoint's configuration (or of the guesses from its
-/// tensors, when it has none). Each set field wins over the file.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct FairseqOverrides {
-    /// Attention heads (default: `encoder_attention_heads`, else `hidden / 64`).
-    pub num_attention_heads: Option<usize>,
-    /// Pre-LN encoder, fairseq `layer_norm_first` (default: the file's, else true iff
-    /// layer-norm extractor).
-    pub layer_norm_first: Option<bool>,
-    /// Conv strides (default: `conv_feature_layers`'s, else 5 for a kernel of 10, else 2).
-    pub conv_stride: Option<Vec<usize>>,
-}
-
-/// HuBERT's pretraining head: `logits = cos(final_proj(h), label_embs) / 0.1`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HubertHead {
-    /// `final_proj.weight` `[proj_dim, hidden]` (PyTorch layout).
-    pub final_proj_weight: StateTensor,
-    /// `final_proj.bias` `[proj_dim]`.
-    pub final_proj_bias: StateTensor,
-    /// `label_embs_concat` `[num_codewords, proj_dim]`.
-    pub label_embs: StateTensor,
-}
 
 /// A loaded fairseq checkpoint.
 #[derive(Debug)]
@@ -169,7 +147,7 @@ pub fn load_fairseq(
     let resolved = resolve(&shapes, &cfg, overrides).map_err(|e| resolve_error(path, e))?;
     let config = resolved.config;
     let mut dict: StateDict = raw.into_iter().map(|(k, v)| (rename(&k), v)).collect();
-    let head = take_head(&mut dict);
+    let head = HubertHead::take(&mut dict);
     let mut model = config.init(device);
     let report = load_hf_state_dict_with(
         &mut model,
@@ -256,20 +234,6 @@ fn resolve_error(path: &Path, e: ResolveError) -> LoadError {
             found,
         },
     }
-}
-
-/// Removes HuBERT's pretraining head from `dict` when all of it is there (a half head stays,
-/// so the load report lists it).
-fn take_head(dict: &mut StateDict) -> Option<HubertHead> {
-    let keys = ["final_proj.weight", "final_proj.bias", "label_embs_concat"];
-    if !keys.iter().all(|k| dict.contains_key(*k)) {
-        return None;
-    }
-    Some(HubertHead {
-        final_proj_weight: dict.remove(keys[0])?,
-        final_proj_bias: dict.remove(keys[1])?,
-        label_embs: dict.remove(keys[2])?,
-    })
 }
 
 /// The HF name of a fairseq tensor name.

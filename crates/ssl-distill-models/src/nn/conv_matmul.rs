@@ -8,7 +8,7 @@
 //! few strides long. Output frame `t` reads input frames `[s t, s t + k)`, so the `k` kernel taps
 //! split into blocks of `s` consecutive frames; a full block `j` is the input slice
 //! `[j s, j s + T s)` reshaped to `[batch, T, s × channels]` (a view, no im2col loop), and a
-//! partial last block takes its taps as strided slices. The blocks concatenated give the
+//! partial last block keeps the first (or last) of each block's taps. The blocks concatenated give the
 //! `[batch × T, k × channels]` patch matrix, multiplied by the weight laid out as
 //! `[k × channels, out]`. The result equals `burn::nn::conv::Conv1d` (PyTorch's `Conv1d`) on
 //! the channel-first layout (pinned by this module's tests, forward and gradients); a network
@@ -48,19 +48,7 @@ pub fn conv1d_time_major(
     let mut tap = 0;
     while tap < kernel {
         let taps = stride.min(kernel - tap);
-        let end = tap + frames * stride;
-        if taps == stride && end <= len {
-            blocks.push(x.clone().slice(s![.., tap..end, ..]).reshape([
-                batch,
-                frames,
-                stride * channels,
-            ]));
-        } else {
-            for j in tap..tap + taps {
-                let last = j + (frames - 1) * stride + 1;
-                blocks.push(x.clone().slice(s![.., j..last;stride, ..]));
-            }
-        }
+        blocks.push(tap_block(&x, tap, taps, frames, stride));
         tap += taps;
     }
     let patches = if blocks.len() == 1 {
@@ -79,6 +67,43 @@ pub fn conv1d_time_major(
         None => y,
     };
     y.reshape([batch, frames, out])
+}
+
+/// Taps `[tap, tap + taps)` of every output frame as `[batch, frames, taps × channels]`
+/// (`taps ≤ stride`): frame `f` reads input frames `tap + f·stride + i`, `i < taps`.
+///
+/// A block of `stride` consecutive frames per output frame is a contiguous slice reshaped; a
+/// partial block (`taps < stride`) is the first or last `taps` frames of such a block. Only
+/// plain ranges are sliced, never a stepped slice: burn-tch 0.22's backward of a stepped
+/// slice fails ("view size is not compatible with input tensor's size and stride").
+fn tap_block(x: &Tensor<3>, tap: usize, taps: usize, frames: usize, stride: usize) -> Tensor<3> {
+    let [batch, len, channels] = x.dims();
+    let block = |start: usize, x: Tensor<3>| {
+        x.slice(s![.., start..start + frames * stride, ..])
+            .reshape([batch, frames, stride * channels])
+    };
+    if tap + frames * stride <= len {
+        // Stride blocks starting at `tap`; a partial block keeps each block's first taps.
+        let b = block(tap, x.clone());
+        if taps == stride {
+            b
+        } else {
+            b.slice(s![.., .., ..taps * channels])
+        }
+    } else if tap + taps >= stride {
+        // The blocks would run past the end: shift them left so they end with the taps.
+        let skip = stride - taps;
+        block(tap - skip, x.clone()).slice(s![.., .., skip * channels..])
+    } else {
+        // A kernel shorter than its stride near the end: zero frames fill the unused tail.
+        let device = x.device();
+        let pad = tap + frames * stride - len;
+        let padded = Tensor::cat(
+            vec![x.clone(), Tensor::zeros([batch, pad, channels], &device)],
+            1,
+        );
+        block(tap, padded).slice(s![.., .., ..taps * channels])
+    }
 }
 
 /// [`conv1d_time_major`] with the parameters of a burn [`Conv1d`] (PyTorch layout); explicit
@@ -183,6 +208,9 @@ mod tests {
             (4, 3, 5, 2, 30, true),
             (3, 4, 3, 1, 12, false),
             (3, 4, 1, 1, 9, true),
+            // A kernel shorter than its stride, padded (odd index) and at the end (even).
+            (3, 4, 2, 3, 20, false),
+            (3, 4, 2, 3, 20, true),
         ];
         for (i, (c_in, out, k, stride, len, bias)) in cases.into_iter().enumerate() {
             // Every other case also with the Fbank subsampler's explicit padding.

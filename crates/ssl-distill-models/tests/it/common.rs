@@ -66,12 +66,7 @@ impl Io {
 /// Max absolute difference between a tensor and fixture values (shapes must match).
 pub fn max_diff<const D: usize>(got: &Tensor<D>, want: &(Vec<usize>, Vec<f32>), what: &str) -> f32 {
     assert_eq!(got.dims().to_vec(), want.0, "{what}: shape");
-    let got: Vec<f32> = got
-        .clone()
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec()
-        .unwrap();
+    let got: Vec<f32> = got.clone().try_into_vec_as::<f32>().unwrap();
     got.iter()
         .zip(&want.1)
         .map(|(a, b)| (a - b).abs())

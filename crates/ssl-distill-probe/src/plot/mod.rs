@@ -10,8 +10,8 @@ use std::sync::OnceLock;
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use ssl_distill_targets::Merge;
 
-use crate::analyze::Merge;
 use crate::error::ProbeError;
 
 mod curve;
@@ -149,21 +149,50 @@ fn group_of(labels: &[usize], groups: &[Vec<usize>]) -> Vec<Option<usize>> {
         .collect()
 }
 
-fn draw_heatmap(
-    h: &Heatmap<'_>,
-    root: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
-) -> Result<(), String> {
+/// Where the cells of a heatmap are: top-left corner `(x0, y0)`, bottom-right `(x1, y1)`,
+/// square cells of `cell` pixels.
+#[derive(Debug, Clone, Copy)]
+struct Grid {
+    x0: i32,
+    y0: i32,
+    x1: i32,
+    y1: i32,
+    cell: i32,
+}
+
+type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
+
+fn draw_heatmap(h: &Heatmap<'_>, root: &Area<'_>) -> Result<(), String> {
     let e = |e: DrawingAreaErrorKind<_>| e.to_string();
     let (n, m) = (h.rows.len(), h.cols.len());
     let (x0, y0) = (90i32, 70i32);
     let cell = (560 / m.max(n).max(1)) as i32;
     let (x1, y1) = (x0 + cell * m as i32, y0 + cell * n as i32);
+    let grid = Grid {
+        x0,
+        y0,
+        x1,
+        y1,
+        cell,
+    };
     root.draw(&Text::new(
         h.title.to_string(),
         (HEATMAP_SIZE.0 as i32 / 2, 24),
         text_style(20, BLACK, HPos::Center, VPos::Center),
     ))
     .map_err(e)?;
+    draw_cells(h, root, grid)?;
+    draw_axis_labels(h, root, grid)?;
+    if let Some(groups) = h.groups {
+        draw_groups(h.rows, groups, root, grid)?;
+    }
+    draw_colour_bar(root, grid)
+}
+
+/// One coloured cell per value (with the value written in when cells are large enough).
+fn draw_cells(h: &Heatmap<'_>, root: &Area<'_>, grid: Grid) -> Result<(), String> {
+    let e = |e: DrawingAreaErrorKind<_>| e.to_string();
+    let Grid { x0, y0, cell, .. } = grid;
     for (i, row) in h.values.iter().enumerate() {
         for (j, &v) in row.iter().enumerate() {
             let (cx, cy) = (x0 + cell * j as i32, y0 + cell * i as i32);
@@ -188,6 +217,19 @@ fn draw_heatmap(
             }
         }
     }
+    Ok(())
+}
+
+/// Row and column labels and the axis names.
+fn draw_axis_labels(h: &Heatmap<'_>, root: &Area<'_>, grid: Grid) -> Result<(), String> {
+    let e = |e: DrawingAreaErrorKind<_>| e.to_string();
+    let Grid {
+        x0,
+        y0,
+        x1,
+        y1,
+        cell,
+    } = grid;
     let label_size = if cell >= 20 { 13 } else { 10 };
     let step = if cell >= 12 {
         1
@@ -222,58 +264,80 @@ fn draw_heatmap(
         text_style(13, BLACK, HPos::Left, VPos::Center),
     ))
     .map_err(e)?;
+    Ok(())
+}
 
-    if let Some(groups) = h.groups {
-        let of = group_of(h.rows, groups);
-        for (i, g) in of.iter().enumerate() {
-            let colour = g.map_or(UNGROUPED, group_colour);
-            let a = cell * i as i32;
-            root.draw(&Rectangle::new(
-                [(x0 - 14, y0 + a), (x0 - 4, y0 + a + cell)],
-                colour.filled(),
-            ))
-            .map_err(e)?;
-            root.draw(&Rectangle::new(
-                [(x0 + a, y0 - 14), (x0 + a + cell, y0 - 4)],
-                colour.filled(),
-            ))
-            .map_err(e)?;
-        }
-        // White lines between neighbours of different groups.
-        for i in 1..n {
-            if of[i] != of[i - 1] {
-                let p = cell * i as i32;
-                let line = WHITE.stroke_width(2);
-                root.draw(&PathElement::new(vec![(x0 + p, y0), (x0 + p, y1)], line))
-                    .map_err(e)?;
-                root.draw(&PathElement::new(vec![(x0, y0 + p), (x1, y0 + p)], line))
-                    .map_err(e)?;
-            }
-        }
-        // Outlines around diagonal blocks of consecutive members of one group.
-        let mut start = 0;
-        for i in 1..=n {
-            if i == n || of[i] != of[start] {
-                if let Some(g) = of[start] {
-                    let (a, b) = (cell * start as i32, cell * i as i32);
-                    root.draw(&Rectangle::new(
-                        [(x0 + a, y0 + a), (x0 + b, y0 + b)],
-                        group_colour(g).stroke_width(3),
-                    ))
-                    .map_err(e)?;
-                }
-                start = i;
-            }
-        }
-        root.draw(&Text::new(
-            "strips and outlines: clusters".to_string(),
-            (x1, y0 - 24),
-            text_style(13, BLACK, HPos::Right, VPos::Center),
+/// Cluster strips beside the rows and above the columns, white lines between groups and
+/// outlines around the diagonal blocks of each group.
+fn draw_groups(
+    rows: &[usize],
+    groups: &[Vec<usize>],
+    root: &Area<'_>,
+    grid: Grid,
+) -> Result<(), String> {
+    let e = |e: DrawingAreaErrorKind<_>| e.to_string();
+    let Grid {
+        x0,
+        y0,
+        x1,
+        y1,
+        cell,
+    } = grid;
+    let n = rows.len();
+    let of = group_of(rows, groups);
+    for (i, g) in of.iter().enumerate() {
+        let colour = g.map_or(UNGROUPED, group_colour);
+        let a = cell * i as i32;
+        root.draw(&Rectangle::new(
+            [(x0 - 14, y0 + a), (x0 - 4, y0 + a + cell)],
+            colour.filled(),
+        ))
+        .map_err(e)?;
+        root.draw(&Rectangle::new(
+            [(x0 + a, y0 - 14), (x0 + a + cell, y0 - 4)],
+            colour.filled(),
         ))
         .map_err(e)?;
     }
+    // White lines between neighbours of different groups.
+    for i in 1..n {
+        if of[i] != of[i - 1] {
+            let p = cell * i as i32;
+            let line = WHITE.stroke_width(2);
+            root.draw(&PathElement::new(vec![(x0 + p, y0), (x0 + p, y1)], line))
+                .map_err(e)?;
+            root.draw(&PathElement::new(vec![(x0, y0 + p), (x1, y0 + p)], line))
+                .map_err(e)?;
+        }
+    }
+    // Outlines around diagonal blocks of consecutive members of one group.
+    let mut start = 0;
+    for i in 1..=n {
+        if i == n || of[i] != of[start] {
+            if let Some(g) = of[start] {
+                let (a, b) = (cell * start as i32, cell * i as i32);
+                root.draw(&Rectangle::new(
+                    [(x0 + a, y0 + a), (x0 + b, y0 + b)],
+                    group_colour(g).stroke_width(3),
+                ))
+                .map_err(e)?;
+            }
+            start = i;
+        }
+    }
+    root.draw(&Text::new(
+        "strips and outlines: clusters".to_string(),
+        (x1, y0 - 24),
+        text_style(13, BLACK, HPos::Right, VPos::Center),
+    ))
+    .map_err(e)?;
+    Ok(())
+}
 
-    // Colour bar.
+/// The viridis colour bar right of the cells, with ticks at 0, 0.5 and 1.
+fn draw_colour_bar(root: &Area<'_>, grid: Grid) -> Result<(), String> {
+    let e = |e: DrawingAreaErrorKind<_>| e.to_string();
+    let Grid { y0, x1, y1, .. } = grid;
     let (bx, bw) = (x1 + 30, 20);
     let height = y1 - y0;
     for k in 0..height {

@@ -21,5 +21,7 @@ mod units;
 pub use masking::MaskingConfig;
 pub use recipe::{ModelSpec, ObjectiveConfig, PretrainData, PretrainOverrides, PretrainRecipe};
 pub use run::{PretrainReport, UNITS_FILE, export_with_head, pretrain};
-pub use task::{HubertPretrainModel, PretrainBatch, PretrainStream, pretrain_batch};
+pub use task::{
+    HubertPretrainModel, PretrainBatch, PretrainLabels, PretrainStream, pretrain_batch,
+};
 pub use units::{UnitFeatures, UnitSource, Units, UnitsConfig};

@@ -15,17 +15,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use burn::module::Module;
-use ssl_distill_audio::{AudioDataset, DatasetConfig, LoaderConfig, Manifest};
+use burn::tensor::Device;
+use ssl_distill_audio::{AudioDataset, DatasetConfig};
 use ssl_distill_models::{
     SslConfig, export_hf, hf_state_dict, load_checkpoint_full, write_atomic, write_safetensors,
 };
-use ssl_distill_train::{RunOptions, latest_checkpoint};
 
 use crate::error::RecipeError;
 use crate::pretrain::recipe::PretrainRecipe;
 use crate::pretrain::task::{HubertPretrainModel, PretrainStream};
 use crate::pretrain::units::{UnitFeatures, UnitSource, Units};
-use crate::run::RunConfig;
+use crate::run_setup::{
+    RunConfig, create_out_dir, loader_config, logged_losses, open_training_data,
+    refuse_existing_runs, required, run_options, write_json,
+};
 
 /// The units file in the run directory and in the exported model.
 pub const UNITS_FILE: &str = "units.json";
@@ -61,32 +64,20 @@ fn write_err(path: &Path, e: impl std::fmt::Display) -> RecipeError {
 /// Every [`RecipeError`]: missing or unreadable data, a unit model that cannot be loaded or is
 /// too shallow, too few frames for k-means, a non-finite loss, checkpoint and export I/O.
 pub fn pretrain(recipe: &PretrainRecipe, cfg: &RunConfig) -> Result<PretrainReport, RecipeError> {
-    let path = cfg.recipe_path.as_path();
-    let data_path = recipe.data.train.clone().ok_or(RecipeError::Missing {
-        what: "training data",
-        field: "data.train",
-        flag: "--data PATH",
-    })?;
+    let data_path = required(
+        &recipe.data.train,
+        "training data",
+        "data.train",
+        "--data PATH",
+    )?;
     let plain = cfg.device.clone().inner();
     let train_device = plain.clone().autodiff();
-    if !cfg.resume && latest_checkpoint(&cfg.out)?.is_some() {
-        return Err(RecipeError::invalid(
-            &cfg.out,
-            "--out",
-            "already holds a run's checkpoints: pass --resume to continue it, or choose another \
-             output directory",
-        ));
+    if !cfg.resume {
+        refuse_existing_runs(std::slice::from_ref(&cfg.out))?;
     }
 
     // 1. Data.
-    let manifest = Manifest::open(&data_path)?;
-    if manifest.is_empty() {
-        return Err(RecipeError::invalid(
-            &data_path,
-            "data.train",
-            "holds no utterance",
-        ));
-    }
+    let manifest = open_training_data(&data_path)?;
     let dataset = Arc::new(AudioDataset::new(
         manifest,
         DatasetConfig {
@@ -96,139 +87,39 @@ pub fn pretrain(recipe: &PretrainRecipe, cfg: &RunConfig) -> Result<PretrainRepo
             ..DatasetConfig::default()
         },
     )?);
-    std::fs::create_dir_all(&cfg.out).map_err(|source| RecipeError::Io {
-        path: cfg.out.clone(),
-        source,
-    })?;
+    create_out_dir(&cfg.out)?;
 
     // 2. Units.
-    let u = &recipe.units;
-    let features = match u.source {
-        UnitSource::Mfcc => UnitFeatures::mfcc(),
-        UnitSource::Model => {
-            let model_path = u
-                .model
-                .as_ref()
-                .expect("validated: source = model has a model");
-            let ckpt = load_checkpoint_full(model_path, &plain)?;
-            if u.layer > ckpt.config.num_hidden_layers {
-                return Err(RecipeError::invalid(
-                    path,
-                    "units.layer",
-                    format!(
-                        "is {} but {} has {} layers",
-                        u.layer,
-                        model_path.display(),
-                        ckpt.config.num_hidden_layers
-                    ),
-                ));
-            }
-            let cfg_of = &ckpt.config;
-            if cfg_of.conv_kernel != ssl_distill_audio::CONV_KERNELS
-                || cfg_of.conv_stride != ssl_distill_audio::CONV_STRIDES
-            {
-                return Err(RecipeError::invalid(
-                    path,
-                    "units.model",
-                    format!(
-                        "{} has conv kernels {:?} / strides {:?}: its frames would not line up \
-                         with the standard 20 ms frames of the model being trained",
-                        model_path.display(),
-                        cfg_of.conv_kernel,
-                        cfg_of.conv_stride
-                    ),
-                ));
-            }
-            UnitFeatures::Model {
-                model: Box::new(ckpt.model),
-                layer: u.layer,
-                hidden: ckpt.config.hidden_size,
-                device: plain.clone(),
-            }
-        }
-    };
+    let features = unit_features(recipe, cfg.recipe_path.as_path(), &plain)?;
     let units_path = cfg.out.join(UNITS_FILE);
     let units = if cfg.resume && units_path.exists() {
-        let units = Units::load(&units_path, features, u)?;
+        let units = Units::load(&units_path, features, &recipe.units)?;
         tracing::info!(path = %units_path.display(), "units reloaded");
         units
     } else {
-        let units = Units::fit(features, u, &dataset, recipe.train.seed)?;
-        units.save(&units_path, u)?;
+        let units = Units::fit(features, &recipe.units, &dataset, recipe.train.seed)?;
+        units.save(&units_path, &recipe.units)?;
         units
     };
-    let units = Arc::new(units);
 
     // 3. Model.
     let config = recipe.model.config();
-    plain.seed(recipe.train.seed);
-    let model = HubertPretrainModel::init(
-        &config,
-        recipe.model.final_dim,
-        u.k,
-        recipe.objective,
-        &plain,
-    )
-    .to_device(&train_device)
-    .train();
+    let model = build_model(recipe, &config, cfg, &plain)?;
     let params = model.model.num_params();
-    let run_json = serde_json::json!({
-        "recipe": recipe,
-        "config": config.to_hf_json(),
-        "params": params,
-    });
-    let run_file = cfg.out.join("pretrain.json");
-    write_atomic(
-        &run_file,
-        serde_json::to_string_pretty(&run_json)
-            .expect("JSON values serialise")
-            .as_bytes(),
-    )
-    .map_err(|e| write_err(&run_file, e))?;
-    tracing::info!(
-        params,
-        head = model.num_params() - params,
-        layers = config.num_hidden_layers,
-        hidden = config.hidden_size,
-        units = u.k,
-        "model built"
-    );
 
     // 4. Train.
+    let data = &recipe.data;
     let mut stream = PretrainStream::new(
         Arc::clone(&dataset),
-        LoaderConfig {
-            batch_size: recipe.data.batch_size,
-            prefetch: recipe.data.prefetch,
-            skip_bad_audio: recipe.data.skip_bad_audio,
-            ..LoaderConfig::default()
-        },
+        loader_config(data.batch_size, data.prefetch, data.skip_bad_audio),
         config.clone(),
-        Arc::clone(&units),
+        Arc::new(units),
         recipe.masking,
         train_device.clone(),
     );
-    let opts = RunOptions {
-        out_dir: cfg.out.clone(),
-        resume: cfg.resume,
-        stop_after: cfg.stop_after,
-        progress: cfg.progress,
-        devices: if cfg.data_parallel.is_empty() {
-            Vec::new()
-        } else {
-            std::iter::once(train_device.clone())
-                .chain(
-                    cfg.data_parallel
-                        .iter()
-                        .map(|d| d.clone().inner().autodiff()),
-                )
-                .collect()
-        },
-    };
+    let opts = run_options(cfg, cfg.out.clone(), cfg.stop_after, &train_device);
     let outcome = ssl_distill_train::train(&recipe.train, &opts, model, &mut stream)?;
-    let rows =
-        ssl_distill_train::read_metrics(&cfg.out.join(ssl_distill_train::metrics::METRICS_FILE))
-            .unwrap_or_default();
+    let (first_loss, last_loss) = logged_losses(&cfg.out, outcome.last_loss);
     let stopped = cfg.stop_after.is_some_and(|s| s < recipe.train.max_steps);
 
     // 5. Export.
@@ -248,12 +139,100 @@ pub fn pretrain(recipe: &PretrainRecipe, cfg: &RunConfig) -> Result<PretrainRepo
     };
     Ok(PretrainReport {
         steps: outcome.step,
-        first_loss: rows.first().map_or(f64::NAN, |r| r.loss),
-        last_loss: rows.last().map_or(outcome.last_loss, |r| r.loss),
+        first_loss,
+        last_loss,
         model_dir,
         params,
         config,
     })
+}
+
+/// The features the units cluster: MFCC, or hidden state `units.layer` of the model
+/// `units.model` (loaded on `plain`; its conv frames must be the standard 20 ms ones).
+fn unit_features(
+    recipe: &PretrainRecipe,
+    path: &Path,
+    plain: &Device,
+) -> Result<UnitFeatures, RecipeError> {
+    let u = &recipe.units;
+    if u.source == UnitSource::Mfcc {
+        return Ok(UnitFeatures::mfcc());
+    }
+    let model_path = u
+        .model
+        .as_ref()
+        .expect("validated: source = model has a model");
+    let ckpt = load_checkpoint_full(model_path, plain)?;
+    if u.layer > ckpt.config.num_hidden_layers {
+        return Err(RecipeError::invalid(
+            path,
+            "units.layer",
+            format!(
+                "is {} but {} has {} layers",
+                u.layer,
+                model_path.display(),
+                ckpt.config.num_hidden_layers
+            ),
+        ));
+    }
+    let cfg_of = &ckpt.config;
+    if cfg_of.conv_kernel != ssl_distill_audio::CONV_KERNELS
+        || cfg_of.conv_stride != ssl_distill_audio::CONV_STRIDES
+    {
+        return Err(RecipeError::invalid(
+            path,
+            "units.model",
+            format!(
+                "{} has conv kernels {:?} / strides {:?}: its frames would not line up \
+                 with the standard 20 ms frames of the model being trained",
+                model_path.display(),
+                cfg_of.conv_kernel,
+                cfg_of.conv_stride
+            ),
+        ));
+    }
+    Ok(UnitFeatures::Model {
+        model: Box::new(ckpt.model),
+        layer: u.layer,
+        hidden: ckpt.config.hidden_size,
+        device: plain.clone(),
+    })
+}
+
+/// A random HuBERT of `config` with its head (seeded by `train.seed`) on the training device,
+/// described in `OUT/pretrain.json`.
+fn build_model(
+    recipe: &PretrainRecipe,
+    config: &SslConfig,
+    cfg: &RunConfig,
+    plain: &Device,
+) -> Result<HubertPretrainModel, RecipeError> {
+    plain.seed(recipe.train.seed);
+    let model = HubertPretrainModel::init(
+        config,
+        recipe.model.final_dim,
+        recipe.units.k,
+        recipe.objective,
+        plain,
+    )
+    .to_device(&plain.clone().autodiff())
+    .train();
+    let params = model.model.num_params();
+    let run_json = serde_json::json!({
+        "recipe": recipe,
+        "config": config.to_hf_json(),
+        "params": params,
+    });
+    write_json(&cfg.out.join("pretrain.json"), &run_json)?;
+    tracing::info!(
+        params,
+        head = model.num_params() - params,
+        layers = config.num_hidden_layers,
+        hidden = config.hidden_size,
+        units = recipe.units.k,
+        "model built"
+    );
+    Ok(model)
 }
 
 /// Writes `model` as an HF directory at `dir` with its head tensors in `model.safetensors`,

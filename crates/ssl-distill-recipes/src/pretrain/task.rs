@@ -22,9 +22,9 @@ use rand_chacha::ChaCha8Rng;
 use ssl_distill_audio::{AudioDataset, Batch, LoaderConfig};
 use ssl_distill_models::{SslConfig, SslInput, SslModel, StateTensor};
 use ssl_distill_students::grad_mult;
-use ssl_distill_train::{DataSource, StepModel, StepOutput};
+use ssl_distill_train::{BoxError, StepModel, StepOutput};
 
-use crate::data::{AudioStream, BoxError};
+use crate::data::{BatchMaker, BatchStream};
 use crate::pretrain::masking::MaskingConfig;
 use crate::pretrain::recipe::ObjectiveConfig;
 use crate::pretrain::units::Units;
@@ -258,20 +258,47 @@ pub fn pretrain_batch(
         labels: Tensor::from_data(TensorData::new(labels, shape), device),
         masked: Tensor::from_data(TensorData::new(masked, shape), device),
         unmasked: Tensor::from_data(TensorData::new(unmasked, shape), device),
-        seconds: batch.lengths.iter().sum::<usize>() as f64 / 16_000.0,
+        seconds: batch.lengths.iter().sum::<usize>() as f64
+            / f64::from(ssl_distill_audio::SAMPLE_RATE),
     })
+}
+
+/// What turns audio batches into [`PretrainBatch`]es: the model's frame rule, the units and
+/// the masking.
+#[derive(Debug)]
+pub struct PretrainLabels {
+    config: SslConfig,
+    units: Arc<Units>,
+    masking: MaskingConfig,
+}
+
+impl BatchMaker for PretrainLabels {
+    type Batch = PretrainBatch;
+
+    fn make(
+        &self,
+        audio: &Batch,
+        rng: &mut ChaCha8Rng,
+        device: &Device,
+    ) -> Result<PretrainBatch, BoxError> {
+        Ok(pretrain_batch(
+            audio,
+            &self.config,
+            &self.units,
+            &self.masking,
+            rng,
+            device,
+        )?)
+    }
+
+    fn seconds(batch: &PretrainBatch) -> f64 {
+        batch.seconds
+    }
 }
 
 /// A resumable stream of [`PretrainBatch`]es: the audio crate's [`Loader`] (exact position in
 /// a seeded epoch order) plus units and masks (drawn from the loop's checkpointed RNG).
-#[derive(Debug)]
-pub struct PretrainStream {
-    audio: AudioStream,
-    config: SslConfig,
-    units: Arc<Units>,
-    masking: MaskingConfig,
-    train_device: Device,
-}
+pub type PretrainStream = BatchStream<PretrainLabels>;
 
 impl PretrainStream {
     /// A stream from the start of `dataset` for a model of `config`.
@@ -283,51 +310,11 @@ impl PretrainStream {
         masking: MaskingConfig,
         train_device: Device,
     ) -> Self {
-        Self {
-            audio: AudioStream::new(dataset, loader_config),
+        let labels = PretrainLabels {
             config,
             units,
             masking,
-            train_device,
-        }
-    }
-}
-
-impl DataSource for PretrainStream {
-    type Batch = PretrainBatch;
-
-    fn next_batch(&mut self, rng: &mut ChaCha8Rng) -> Result<PretrainBatch, BoxError> {
-        let device = self.train_device.clone();
-        self.next_batch_on(rng, &device)
-    }
-
-    fn next_batch_on(
-        &mut self,
-        rng: &mut ChaCha8Rng,
-        device: &Device,
-    ) -> Result<PretrainBatch, BoxError> {
-        let audio = self.audio.next_audio()?;
-        let batch = pretrain_batch(
-            &audio,
-            &self.config,
-            &self.units,
-            &self.masking,
-            rng,
-            device,
-        )?;
-        self.audio.add_seconds(batch.seconds);
-        Ok(batch)
-    }
-
-    fn cursor(&self) -> serde_json::Value {
-        self.audio.cursor()
-    }
-
-    fn log_extra(&mut self) -> serde_json::Map<String, serde_json::Value> {
-        self.audio.log_extra()
-    }
-
-    fn restore(&mut self, cursor: &serde_json::Value) -> Result<(), BoxError> {
-        self.audio.restore(cursor)
+        };
+        Self::with_maker(dataset, loader_config, labels, train_device)
     }
 }

@@ -155,10 +155,7 @@ impl UnitFeatures {
                         Tensor::<2>::from_data(TensorData::new(w.to_vec(), [1, w.len()]), device);
                     let out = model.forward_until(SslInput::new(wave), *layer);
                     let h = out.hidden_states[*layer].clone();
-                    Ok(h.into_data()
-                        .convert::<f32>()
-                        .try_into_vec()
-                        .expect("f32 data"))
+                    Ok(h.try_into_vec_as::<f32>().expect("f32 data"))
                 })
                 .collect(),
         }

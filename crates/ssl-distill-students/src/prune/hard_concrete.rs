@@ -126,9 +126,7 @@ impl HardConcrete {
         let la: Vec<f32> = self
             .log_alpha
             .val()
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
+            .try_into_vec_as::<f32>()
             .expect("f32 data");
         let bias = self.bias();
         let l0: f64 = la

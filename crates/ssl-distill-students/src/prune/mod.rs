@@ -33,8 +33,11 @@ mod size;
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
-use ssl_distill_models::nn::encoder_layer::LayerGates;
+use ssl_distill_models::nn::attention::SelfAttentionConfig;
+use ssl_distill_models::nn::encoder_layer::{EncoderLayer, EncoderLayerConfig, LayerGates};
+use ssl_distill_models::{FeatExtractNorm, ModelKind, SslConfig};
 
+use crate::error::StudentError;
 use hard_concrete::{HardConcrete, HardConcreteConfig};
 pub use size::SizeModel;
 
@@ -161,7 +164,21 @@ impl PruneGates {
     }
 }
 
-impl crate::StudentConfig {
+/// The pruning-related part of a [`StudentConfig`](crate::StudentConfig): what its checks, its
+/// layer shapes and its gates depend on (`StudentConfig::pruning` gives it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PruneSetup<'a> {
+    /// The backbone.
+    pub backbone: &'a SslConfig,
+    /// The student has the waveform CNN (not an Fbank front-end).
+    pub cnn: bool,
+    /// The gates asked for.
+    pub prune: Option<&'a PruneConfig>,
+    /// Per-layer shapes (empty: uniform).
+    pub layer_shapes: &'a [LayerShape],
+}
+
+impl PruneSetup<'_> {
     /// The shape of layer `l`: its entry in `layer_shapes`, or the backbone's uniform one.
     pub fn layer_shape(&self, l: usize) -> LayerShape {
         self.layer_shapes
@@ -181,8 +198,8 @@ impl crate::StudentConfig {
     /// How many conv layers (the first ones) get channel gates: none without `prune.conv` or
     /// for an Fbank student; all but the last when the feature projection has a LayerNorm.
     pub fn num_conv_gated(&self) -> usize {
-        match &self.prune {
-            Some(p) if p.conv && matches!(self.front_end, crate::FrontEndConfig::Cnn) => {
+        match self.prune {
+            Some(p) if p.conv && self.cnn => {
                 let n = self.backbone.conv_dim.len();
                 if self.backbone.feat_proj_layer_norm {
                     n - 1
@@ -195,9 +212,7 @@ impl crate::StudentConfig {
     }
 
     /// Checks `prune` and `layer_shapes` against the backbone.
-    pub(crate) fn validate_pruning(&self) -> Result<(), crate::StudentError> {
-        use crate::StudentError;
-        use ssl_distill_models::{FeatExtractNorm, ModelKind};
+    pub fn validate(&self) -> Result<(), StudentError> {
         let b = &self.backbone;
         let wavlm = b.kind == ModelKind::Wavlm;
         if !self.layer_shapes.is_empty() {
@@ -227,7 +242,7 @@ impl crate::StudentConfig {
                 }
             }
         }
-        if let Some(p) = &self.prune {
+        if let Some(p) = self.prune {
             if p.heads && wavlm {
                 return Err(StudentError::config(
                     "prune.heads",
@@ -235,10 +250,7 @@ impl crate::StudentConfig {
                      is shared by every layer's heads)",
                 ));
             }
-            if p.conv
-                && b.feat_extract_norm == FeatExtractNorm::Layer
-                && matches!(self.front_end, crate::FrontEndConfig::Cnn)
-            {
+            if p.conv && b.feat_extract_norm == FeatExtractNorm::Layer && self.cnn {
                 return Err(StudentError::config(
                     "prune.conv",
                     "needs a group-norm extractor: a per-frame LayerNorm over channels changes \
@@ -262,40 +274,44 @@ impl crate::StudentConfig {
         Ok(())
     }
 
-    /// Rebuilds the layers whose shape differs from the uniform one, and adds the gates.
-    pub(crate) fn apply_pruning(&self, student: &mut crate::Student, device: &Device) {
-        use ssl_distill_models::ModelKind;
-        use ssl_distill_models::nn::attention::SelfAttentionConfig;
-        use ssl_distill_models::nn::encoder_layer::EncoderLayerConfig;
-        let b = &self.backbone;
+    /// The layers whose shape differs from the uniform one, rebuilt (random init) with their
+    /// shape: `(layer index, layer)`.
+    pub fn resized_layers(&self, device: &Device) -> Vec<(usize, EncoderLayer)> {
+        let b = self.backbone;
         let uniform = self.uniform_shape();
+        let wavlm = b.kind == ModelKind::Wavlm;
+        let mut layers = Vec::new();
         for (l, shape) in self.layer_shapes.iter().enumerate() {
             if *shape == uniform {
                 continue;
             }
-            let wavlm = b.kind == ModelKind::Wavlm;
             let attention = SelfAttentionConfig::new(b.hidden_size, shape.heads)
                 .with_head_dim(Some(b.head_dim()))
                 .with_gated_rel_pos(wavlm)
                 .with_has_rel_attn_embed(wavlm && l == 0)
                 .with_num_buckets(b.num_buckets)
                 .with_max_distance(b.max_bucket_distance);
-            student.backbone.encoder.layers[l] = EncoderLayerConfig::new(attention, shape.ffn)
+            let layer = EncoderLayerConfig::new(attention, shape.ffn)
                 .with_pre_ln(b.do_stable_layer_norm)
                 .with_layer_norm_eps(b.layer_norm_eps)
                 .init(device);
+            layers.push((l, layer));
         }
-        if let Some(p) = &self.prune {
-            let shapes: Vec<LayerShape> = (0..b.num_hidden_layers)
-                .map(|l| self.layer_shape(l))
-                .collect();
-            student.gates = Some(PruneGates::init(
-                p,
-                &b.conv_dim,
-                self.num_conv_gated(),
-                &shapes,
-                device,
-            ));
-        }
+        layers
+    }
+
+    /// The gates `prune` asks for (none without it).
+    pub fn gates(&self, device: &Device) -> Option<PruneGates> {
+        let p = self.prune?;
+        let shapes: Vec<LayerShape> = (0..self.backbone.num_hidden_layers)
+            .map(|l| self.layer_shape(l))
+            .collect();
+        Some(PruneGates::init(
+            p,
+            &self.backbone.conv_dim,
+            self.num_conv_gated(),
+            &shapes,
+            device,
+        ))
     }
 }

@@ -23,9 +23,7 @@ fn kept(gate: &HardConcrete) -> (Vec<usize>, Vec<f32>) {
         let la: Vec<f32> = gate
             .log_alpha
             .val()
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
+            .try_into_vec_as::<f32>()
             .expect("f32 data");
         let best = (0..la.len())
             .max_by(|&a, &b| la[a].total_cmp(&la[b]))

@@ -187,7 +187,7 @@ fn resume_with_groups_is_bit_exact() {
     assert_eq!(weight_bytes(&straight.model), weight_bytes(&resumed.model));
     // The optimizer record keeps each parameter's path, so burn routes the states back to
     // their group's AdamW; the meta.json config keeps the groups.
-    let meta = checkpoint::read_meta(&checkpoint_dir(b.path(), 20)).unwrap();
+    let meta = read_meta(&checkpoint_dir(b.path(), 20)).unwrap();
     assert_eq!(meta.config["param_groups"][1]["name"], "ascent");
 }
 

@@ -90,7 +90,7 @@ fn validation_does_not_change_training_and_fills_rows() {
     let dev = valid.devices()[0].clone();
     let want = f64::from(valid.mse(&held_out(&dev)).into_scalar::<f32>());
     assert_eq!(last[0], ("mse".to_string(), want));
-    assert_eq!(rows_b[5].extra["val_mse"].as_f64().unwrap(), want);
+    assert_eq!(rows_b[6].extra["val_mse"].as_f64().unwrap(), want);
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! The opcodes of the pickle `Machine`: one `match` over every opcode of pickle protocols 0–5
-//! that `torch.save` and plain `pickle.dump` write for data (CPython's `Lib/pickle.py` names).
+//! The opcodes of the pickle `Machine`: every opcode of pickle protocols 0–5 that `torch.save`
+//! and plain `pickle.dump` write for data (CPython's `Lib/pickle.py` names), in one `match` per
+//! kind (scalars, containers, memo, the rest).
 
 use std::io::Read;
 
@@ -84,9 +85,72 @@ impl<R: Read> Machine<'_, R> {
     }
 
     fn step(&mut self, op: u8) -> Result<()> {
-        if self.scalar(op)? {
+        if self.scalar(op)? || self.container(op)? || self.memo(op)? {
             return Ok(());
         }
+        match op {
+            b'0' => {
+                self.pop()?;
+            }
+            b'1' => {
+                self.pop_mark()?;
+            }
+            b'2' => {
+                let top = self.top()?.clone();
+                self.stack.push(top);
+            }
+            b'c' => {
+                let module = self.line()?;
+                let name = self.line()?;
+                self.push(Value::Global(global_name(&module, &name)));
+            }
+            0x93 => {
+                let name = self.pop()?.0;
+                let module = self.pop()?.0;
+                let (Value::Str(module), Value::Str(name)) = (module, name) else {
+                    return self.err("STACK_GLOBAL of a non-string");
+                };
+                self.push(Value::Global(global_name(&module, &name)));
+            }
+            b'R' | 0x81 => {
+                let args = self.pop()?;
+                let callable = self.pop()?;
+                self.call(callable, args)?;
+            }
+            0x92 => {
+                self.pop()?; // kwargs
+                let args = self.pop()?;
+                let callable = self.pop()?;
+                self.call(callable, args)?;
+            }
+            b'b' => self.build()?,
+            b'Q' => {
+                self.pop()?;
+                self.push(Value::Persistent);
+            }
+            b'P' => {
+                self.line()?;
+                self.push(Value::Persistent);
+            }
+            b'I' | b'L' => {
+                let text = self.line()?;
+                let v = match text.trim_end_matches('L') {
+                    "01" => Value::Bool(true),
+                    "00" => Value::Bool(false),
+                    t => t
+                        .parse()
+                        .map(Value::Int)
+                        .unwrap_or(Value::BigInt(Vec::new())),
+                };
+                self.push(v);
+            }
+            other => return self.err(format!("unsupported opcode 0x{other:02x}")),
+        }
+        Ok(())
+    }
+
+    /// Opcodes that build lists, tuples and dicts, and marks; false for any other.
+    fn container(&mut self, op: u8) -> Result<bool> {
         match op {
             b']' => self.push(Value::List(Vec::new())),
             b')' => self.push(Value::Tuple(Vec::new())),
@@ -139,49 +203,14 @@ impl<R: Read> Machine<'_, R> {
                 let items = self.pop_mark()?;
                 self.set_items(items)?;
             }
-            b'0' => {
-                self.pop()?;
-            }
-            b'1' => {
-                self.pop_mark()?;
-            }
-            b'2' => {
-                let top = self.top()?.clone();
-                self.stack.push(top);
-            }
-            b'c' => {
-                let module = self.line()?;
-                let name = self.line()?;
-                self.push(Value::Global(global_name(&module, &name)));
-            }
-            0x93 => {
-                let name = self.pop()?.0;
-                let module = self.pop()?.0;
-                let (Value::Str(module), Value::Str(name)) = (module, name) else {
-                    return self.err("STACK_GLOBAL of a non-string");
-                };
-                self.push(Value::Global(global_name(&module, &name)));
-            }
-            b'R' | 0x81 => {
-                let args = self.pop()?;
-                let callable = self.pop()?;
-                self.call(callable, args)?;
-            }
-            0x92 => {
-                self.pop()?; // kwargs
-                let args = self.pop()?;
-                let callable = self.pop()?;
-                self.call(callable, args)?;
-            }
-            b'b' => self.build()?,
-            b'Q' => {
-                self.pop()?;
-                self.push(Value::Persistent);
-            }
-            b'P' => {
-                self.line()?;
-                self.push(Value::Persistent);
-            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The memo's opcodes (`PUT`, `GET` and their forms, `MEMOIZE`); false for any other.
+    fn memo(&mut self, op: u8) -> Result<bool> {
+        match op {
             b'q' => {
                 let k = self.u8()?;
                 self.put(k.into())?;
@@ -210,21 +239,9 @@ impl<R: Read> Machine<'_, R> {
                 let k = self.line_number()?;
                 self.get(k)?;
             }
-            b'I' | b'L' => {
-                let text = self.line()?;
-                let v = match text.trim_end_matches('L') {
-                    "01" => Value::Bool(true),
-                    "00" => Value::Bool(false),
-                    t => t
-                        .parse()
-                        .map(Value::Int)
-                        .unwrap_or(Value::BigInt(Vec::new())),
-                };
-                self.push(v);
-            }
-            other => return self.err(format!("unsupported opcode 0x{other:02x}")),
+            _ => return Ok(false),
         }
-        Ok(())
+        Ok(true)
     }
 
     /// `BINSTRING`, `BINBYTES` and their short / 8-byte forms, and `BYTEARRAY8`.
