@@ -1,6 +1,6 @@
-//! The helper of `tools/backends/wgpu-check.sh` (built as the CLI crate's example
-//! `backend-compare`): it makes the check's inputs and compares the CLI's outputs with the
-//! committed transformers fixtures and between backends, so the check needs no Python.
+//! The helper of `tools/backends/wgpu-check.sh` (the CLI crate's binary `backend-compare`, built
+//! with its feature `backend-compare`): it makes the check's inputs and compares the CLI's outputs
+//! with the committed transformers fixtures and between backends, so the check needs no Python.
 //!
 //! ```text
 //! backend-compare wav IO.safetensors DIR
@@ -8,7 +8,8 @@
 //!     attention_mask's valid samples) and a fairseq TSV DIR/rows.tsv over them
 //! backend-compare features IO.safetensors OUT TOL
 //!     OUT (a `features --audio` file, or a `features --data` directory with index.jsonl) against
-//!     the fixture's `hidden_states.<i>` and `cnn_features` on each row's valid frames
+//!     the fixture's `hidden_states.<i>` and `cnn_features` on each row's valid frames (their
+//!     count from the row's valid samples and the conv stack of the fixture's config.json)
 //! backend-compare toy DIR LAYERS
 //!     a random toy HuBERT teacher of LAYERS x 32 (DIR/teacher, seed 3, made on flex) and six
 //!     one-second tone WAVs (DIR/audio/train.tsv)
@@ -17,7 +18,7 @@
 //! backend-compare weights A.safetensors B.safetensors TOL
 //!     every tensor of two checkpoints (same names and shapes)
 //! ```
-//! Each comparison prints `max |diff| <d> ...` on one line and exits 1 when `d > TOL` (or when a
+//! Each comparison prints `max abs diff <d> ...` on one line and exits 1 when `d > TOL` (or when a
 //! tensor, a step or a key is missing), 2 on bad usage or unreadable input.
 
 use std::collections::BTreeMap;
@@ -145,10 +146,34 @@ fn output_files(out: &Path, rows: usize) -> Result<Vec<(usize, PathBuf, String)>
     Ok(files)
 }
 
+/// The (kernel, stride) of each conv layer in the `config.json` next to `io_path`.
+fn conv_stack(io_path: &Path) -> Result<Vec<(usize, usize)>> {
+    let path = io_path.with_file_name("config.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let config: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let list = |key: &str| -> Result<Vec<usize>> {
+        config[key]
+            .as_array()
+            .and_then(|a| a.iter().map(|v| v.as_u64().map(|v| v as usize)).collect())
+            .with_context(|| format!("{}: no integer list `{key}`", path.display()))
+    };
+    let (kernels, strides) = (list("conv_kernel")?, list("conv_stride")?);
+    ensure!(
+        kernels.len() == strides.len(),
+        "{}: conv_kernel and conv_stride differ in length",
+        path.display()
+    );
+    Ok(kernels.into_iter().zip(strides).collect())
+}
+
 /// `features`: every hidden state and the CNN features against the fixture, on valid frames.
 fn compare_features(io_path: &Path, out: &Path, tol: f64) -> Result<bool> {
     let io = read(io_path)?;
-    let rows = valid_lengths(&io, io_path)?.len();
+    let valid = valid_lengths(&io, io_path)?;
+    let rows = valid.len();
+    let conv = conv_stack(io_path)?;
     let keys: Vec<String> = io
         .keys()
         .filter(|k| k.starts_with("hidden_states.") || *k == "cnn_features")
@@ -168,11 +193,16 @@ fn compare_features(io_path: &Path, out: &Path, tol: f64) -> Result<bool> {
             let [_, ref_frames, ref_width] = want.shape[..] else {
                 bail!("{}: `{key}` is not [batch, frames, width]", io_path.display());
             };
+            let want_frames = conv
+                .iter()
+                .try_fold(valid[row], |len, &(k, s)| len.checked_sub(k).map(|l| l / s + 1));
             ensure!(
-                width == ref_width && frames <= ref_frames,
-                "{}: `{prefix}{key}` is {:?}, the fixture's row is [{ref_frames}, {ref_width}]",
+                width == ref_width && Some(frames) == want_frames && frames <= ref_frames,
+                "{}: `{prefix}{key}` is {:?}, expected [1, {want_frames:?}, {ref_width}] \
+                 ({} valid samples)",
                 file.display(),
-                got.shape
+                got.shape,
+                valid[row]
             );
             let start = row * ref_frames * width;
             let reference = &want.data[start..start + frames * width];
@@ -186,7 +216,7 @@ fn compare_features(io_path: &Path, out: &Path, tol: f64) -> Result<bool> {
             compared += 1;
         }
     }
-    println!("max |diff| {worst:.2e} ({compared} tensors; worst {worst_at})");
+    println!("max abs diff {worst:.2e} ({compared} tensors; worst {worst_at})");
     Ok(worst <= tol)
 }
 
@@ -231,7 +261,7 @@ fn compare_losses(a: &Path, b: &Path, first: u64, last: u64, tol: f64) -> Result
         };
         steps.push(format!("{step}: {x:.6}/{y:.6}"));
     }
-    println!("max |diff| {worst:.2e} (steps {})", steps.join(", "));
+    println!("max abs diff {worst:.2e} (steps {})", steps.join(", "));
     Ok(worst <= tol)
 }
 
@@ -257,6 +287,11 @@ fn compare_weights(a: &Path, b: &Path, tol: f64) -> Result<bool> {
             }
         }
     }
-    println!("max |diff| {worst:.2e} ({} tensors; worst {worst_at})", da.len());
+    let at = if worst_at.is_empty() {
+        "all equal".to_string()
+    } else {
+        format!("worst {worst_at}")
+    };
+    println!("max abs diff {worst:.2e} ({} tensors; {at})", da.len());
     Ok(worst <= tol)
 }

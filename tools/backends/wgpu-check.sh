@@ -5,13 +5,16 @@
 # Usage: tools/backends/wgpu-check.sh [WORK_DIR]   (default: a fresh temporary directory)
 #   PROFILE=release builds and runs the release binary instead of the dev one (dev has every
 #   dependency at opt-level 3; lavapipe, not our code, is the bottleneck here).
+#   ADAPTER=default runs on the adapter wgpu picks by itself (a GPU when there is one) instead of
+#   lavapipe, and skips step 1 (not run yet: this machine has no GPU).
 #
-# 1. Installs lavapipe (Debian's mesa-vulkan-drivers + libvulkan1) when missing, with apt-get as
-#    root or through passwordless sudo; otherwise stops and prints the command.
-# 2. Builds the CLI with `--features ssl-distill-cli/wgpu` and its example `backend-compare`
-#    (tools/backends/compare.rs: makes the inputs, compares outputs; no Python needed).
+# 1. Installs lavapipe (Debian's mesa-vulkan-drivers + libvulkan1) when its ICD is missing, with
+#    apt-get as root or through passwordless sudo; otherwise stops and prints the command.
+# 2. Builds the CLI with `--features ssl-distill-cli/wgpu` and its helper binary `backend-compare`
+#    (feature `backend-compare`; tools/backends/compare.rs: makes the inputs, compares outputs; no
+#    Python needed). The same binary has flex (the default feature), the check's reference.
 # 3. On lavapipe only (VK_ICD_FILENAMES / VK_DRIVER_FILES name its ICD; cubecl's
-#    CUBECL_WGPU_DEFAULT_DEVICE=Cpu picks the CPU adapter):
+#    CUBECL_WGPU_DEFAULT_DEVICE=Cpu picks the CPU adapter), with flex in the same binary:
 #    a. `features --device wgpu` on the transformers fixtures of every family
 #       (crates/ssl-distill-models/tests/fixtures, tools/reference/models.py): every hidden state
 #       and the CNN features within 1e-4; the padded fixtures through `--data` (a batch of two
@@ -32,23 +35,26 @@ mkdir -p "$work"
 work="$(cd "$work" && pwd)"
 profile="${PROFILE:-dev}"
 
-# 1. lavapipe.
-missing=()
-for pkg in mesa-vulkan-drivers libvulkan1; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
+# 1. lavapipe (or, with ADAPTER=default, whatever adapter wgpu picks: a GPU when there is one).
+adapter="${ADAPTER:-lavapipe}"
+lavapipe_icd() { ls /usr/share/vulkan/icd.d/lvp_icd.*.json 2>/dev/null | head -1 || true; }
+install_lavapipe() {
+  local missing=() sudo=() log
+  for pkg in mesa-vulkan-drivers libvulkan1; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
   command -v apt-get >/dev/null 2>&1 || {
     echo "wgpu-check: needs Mesa's lavapipe Vulkan driver and the Vulkan loader (Debian: ${missing[*]}); install them, then re-run." >&2
     exit 2
   }
-  if [ "$(id -u)" = 0 ]; then
-    sudo=()
-  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    sudo=(sudo -n)
-  else
-    echo "wgpu-check: run \`sudo apt-get install ${missing[*]}\` once, then re-run." >&2
-    exit 2
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+      sudo=(sudo -n)
+    else
+      echo "wgpu-check: run \`sudo apt-get install ${missing[*]}\` once, then re-run." >&2
+      exit 2
+    fi
   fi
   echo "wgpu-check: installing ${missing[*]} (apt-get)"
   log=$(mktemp)
@@ -58,29 +64,40 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 2
   fi
   rm -f "$log"
-fi
-icd=$(ls /usr/share/vulkan/icd.d/lvp_icd.*.json 2>/dev/null | head -1 || true)
-[ -n "$icd" ] || { echo "wgpu-check: no lavapipe ICD (/usr/share/vulkan/icd.d/lvp_icd.*.json)" >&2; exit 2; }
-export VK_ICD_FILENAMES="$icd" VK_DRIVER_FILES="$icd" CUBECL_WGPU_DEFAULT_DEVICE=Cpu
+}
+case "$adapter" in
+  lavapipe)
+    [ -n "$(lavapipe_icd)" ] || install_lavapipe
+    icd=$(lavapipe_icd)
+    [ -n "$icd" ] || { echo "wgpu-check: no lavapipe ICD (/usr/share/vulkan/icd.d/lvp_icd.*.json)" >&2; exit 2; }
+    export VK_ICD_FILENAMES="$icd" VK_DRIVER_FILES="$icd" CUBECL_WGPU_DEFAULT_DEVICE=Cpu
+    adapter_info="lavapipe: $(dpkg-query -W -f='mesa-vulkan-drivers ${Version}' mesa-vulkan-drivers 2>/dev/null || echo 'Mesa'), ICD $icd"
+    if command -v vulkaninfo >/dev/null 2>&1; then
+      adapter_info="$adapter_info, $(vulkaninfo --summary 2>/dev/null | grep -m1 'deviceName' | sed 's/.*= *//' || true)"
+    fi
+    ;;
+  default) adapter_info="wgpu's default adapter" ;;
+  *) echo "wgpu-check: ADAPTER is lavapipe (the default) or default, not \`$adapter\`" >&2; exit 2 ;;
+esac
 
 # 2. Build.
 t0=$SECONDS
 echo "wgpu-check: building ssl-distill with wgpu ($profile profile; 25+ minutes cold on 2 cores)"
 release=()
 [ "$profile" = release ] && release=(--release)
-cargo build -q --locked "${release[@]}" --workspace --bin ssl-distill --example backend-compare \
-  --features ssl-distill-cli/wgpu
+cargo build -q --locked "${release[@]}" --workspace --bin ssl-distill --bin backend-compare \
+  --features ssl-distill-cli/wgpu,ssl-distill-cli/backend-compare
 target="${CARGO_TARGET_DIR:-$(cargo metadata --format-version 1 --no-deps | grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4)}"
 dir="$target/$([ "$profile" = release ] && echo release || echo debug)"
 bin="$dir/ssl-distill"
-cmp="$dir/examples/backend-compare"
+cmp="$dir/backend-compare"
 build_s=$((SECONDS - t0))
 
 declare -a rows=()
 failed=0
 # row CHECK RESULT STATUS SECONDS
 row() {
-  rows+=("$(printf '| %-52s | %-64s | %-4s | %5s |' "$1" "$2" "$3" "$4")")
+  rows+=("$(printf '| %-52s | %-64s | %-4s | %5s |' "${1//|/\\|}" "${2//|/\\|}" "$3" "$4")")
   [ "$3" = ok ] || failed=1
 }
 # check NAME SECONDS_SINCE -- COMMAND...: a comparison's one line into the table.
@@ -96,7 +113,9 @@ ours() {
   local log="$1"
   shift
   if ! "$bin" "$@" 2>"$log"; then
-    grep '^error' "$log" | tail -1 >&2 || tail -3 "$log" >&2
+    # The last error line of ours (not the Vulkan/EGL probing's XDG_RUNTIME_DIR noise), else the
+    # log's tail (a panic).
+    grep '^error' "$log" | grep -v XDG_RUNTIME_DIR | tail -1 | grep . >&2 || tail -3 "$log" >&2
     return 1
   fi
 }
@@ -179,6 +198,6 @@ echo
 echo "| check | result | status | s |"
 echo "|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
-echo "(lavapipe: $(dpkg-query -W -f='mesa-vulkan-drivers ${Version}' mesa-vulkan-drivers 2>/dev/null), ICD $icd;" \
+echo "($adapter_info;" \
   "build ${build_s} s, checks $((SECONDS - t0 - build_s)) s; $(date -u +%Y-%m-%d); work dir $work)"
 exit "$failed"
