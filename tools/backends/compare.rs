@@ -133,16 +133,27 @@ fn output_files(out: &Path, rows: usize) -> Result<Vec<(usize, PathBuf, String)>
     let mut files = Vec::new();
     for line in text.lines() {
         let entry: serde_json::Value = serde_json::from_str(line)?;
-        let id = entry["id"].as_str().context("index.jsonl: an entry without `id`")?;
-        let file = entry["file"].as_str().context("index.jsonl: an entry without `file`")?;
+        let id = entry["id"]
+            .as_str()
+            .context("index.jsonl: an entry without `id`")?;
+        let file = entry["file"]
+            .as_str()
+            .context("index.jsonl: an entry without `file`")?;
         let row: usize = id
             .strip_prefix("row")
             .and_then(|r| r.parse().ok())
             .with_context(|| format!("index.jsonl: id `{id}` is not row<r>"))?;
-        ensure!(row < rows, "index.jsonl: {id} but the fixture has {rows} rows");
+        ensure!(
+            row < rows,
+            "index.jsonl: {id} but the fixture has {rows} rows"
+        );
         files.push((row, out.join(file), format!("{id}/")));
     }
-    ensure!(files.len() == rows, "{} utterances for {rows} fixture rows", files.len());
+    ensure!(
+        files.len() == rows,
+        "{} utterances for {rows} fixture rows",
+        files.len()
+    );
     Ok(files)
 }
 
@@ -188,14 +199,20 @@ fn compare_features(io_path: &Path, out: &Path, tol: f64) -> Result<bool> {
             let want = tensor(&io, key, io_path)?;
             let got = tensor(&ours, &format!("{prefix}{key}"), &file)?;
             let [_, frames, width] = got.shape[..] else {
-                bail!("{}: `{prefix}{key}` is not [1, frames, width]", file.display());
+                bail!(
+                    "{}: `{prefix}{key}` is not [1, frames, width]",
+                    file.display()
+                );
             };
             let [_, ref_frames, ref_width] = want.shape[..] else {
-                bail!("{}: `{key}` is not [batch, frames, width]", io_path.display());
+                bail!(
+                    "{}: `{key}` is not [batch, frames, width]",
+                    io_path.display()
+                );
             };
-            let want_frames = conv
-                .iter()
-                .try_fold(valid[row], |len, &(k, s)| len.checked_sub(k).map(|l| l / s + 1));
+            let want_frames = conv.iter().try_fold(valid[row], |len, &(k, s)| {
+                len.checked_sub(k).map(|l| l / s + 1)
+            });
             ensure!(
                 width == ref_width && Some(frames) == want_frames && frames <= ref_frames,
                 "{}: `{prefix}{key}` is {:?}, expected [1, {want_frames:?}, {ref_width}] \
@@ -250,7 +267,10 @@ fn compare_losses(a: &Path, b: &Path, first: u64, last: u64, tol: f64) -> Result
     let mut steps = Vec::new();
     for step in first..=last {
         let (Some(x), Some(y)) = (la.get(&step), lb.get(&step)) else {
-            println!("step {step} missing in {}", if la.contains_key(&step) { b } else { a }.display());
+            println!(
+                "step {step} missing in {}",
+                if la.contains_key(&step) { b } else { a }.display()
+            );
             return Ok(false);
         };
         let d = (x - y).abs();
@@ -278,7 +298,12 @@ fn compare_weights(a: &Path, b: &Path, tol: f64) -> Result<bool> {
     let mut worst_at = "";
     for (key, ta) in &da {
         let tb = &db[key];
-        ensure!(ta.shape == tb.shape, "`{key}`: {:?} vs {:?}", ta.shape, tb.shape);
+        ensure!(
+            ta.shape == tb.shape,
+            "`{key}`: {:?} vs {:?}",
+            ta.shape,
+            tb.shape
+        );
         for (x, y) in ta.data.iter().zip(&tb.data) {
             let d = f64::from((x - y).abs());
             if d > worst || d.is_nan() {
