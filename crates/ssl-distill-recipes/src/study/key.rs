@@ -53,6 +53,13 @@ impl PieceKey {
         self
     }
 
+    /// A fingerprint of the whole key (16 hex digits): how a piece made from this one (a probe
+    /// of a student) names its input.
+    pub fn digest(&self) -> String {
+        let json = serde_json::to_vec(self).expect("keys serialize");
+        format!("{:016x}", fnv1a(FNV_OFFSET, &json))
+    }
+
     /// Compares with the key stored at `path`.
     pub fn check(&self, path: &Path) -> KeyCheck {
         let Ok(bytes) = std::fs::read(path) else {
@@ -175,6 +182,8 @@ mod tests {
             other.check(&path),
             KeyCheck::Changed(vec!["device".into(), "steps".into()])
         );
+        assert_ne!(key.digest(), other.digest());
+        assert_eq!(key.digest(), key.clone().with("seed", 1).digest());
         let fewer = PieceKey::new().with("seed", 1);
         assert_eq!(fewer.check(&path), KeyCheck::Changed(vec!["steps".into()]));
     }
