@@ -64,6 +64,10 @@ pub struct StudyArgs {
     /// How many seeds; the verdicts combine the seed spread with the test-set sampling.
     #[arg(long, default_value_t = 3)]
     seeds: u64,
+    /// Recipes (file stems, comma-separated) distilled on the first seed only, to fit a budget:
+    /// their comparisons are judged on that seed, and the report says "1 seed".
+    #[arg(long, value_delimiter = ',')]
+    single_seed: Vec<String>,
     /// Output directory: `seed-<s>/{distill,probes,twin}/`, `results.json`, `results.md`.
     #[arg(long, default_value = "runs/study")]
     out: PathBuf,
@@ -101,6 +105,14 @@ pub fn run_study(args: &StudyArgs) -> Result<()> {
         None => bundled("recipes/study")?,
     };
     let recipes = recipe_files(&recipes_dir)?;
+    for name in &args.single_seed {
+        if !recipes.iter().any(|p| &file_key(p) == name) {
+            bail!(
+                "--single-seed {name}: no recipe {name}.toml in {}",
+                recipes_dir.display()
+            );
+        }
+    }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let seeds: Vec<u64> = (args.seed..args.seed + args.seeds).collect();
@@ -121,6 +133,7 @@ pub fn run_study(args: &StudyArgs) -> Result<()> {
         probe_data: study.probe_data.clone(),
         steps: args.steps,
         seeds: seeds.clone(),
+        single_seed: args.single_seed.clone(),
         device: study.device_name.clone(),
         minutes: started.elapsed().as_secs_f64() / 60.0,
         command: study.command(),
@@ -201,6 +214,9 @@ impl<'a> Study<'a> {
         if let Some(n) = a.steps {
             c += &format!(" --steps {n}");
         }
+        if !a.single_seed.is_empty() {
+            c += &format!(" --single-seed {}", a.single_seed.join(","));
+        }
         c += &format!(
             " --probe-epochs {} --seed {} --seeds {} --device {} --out {}",
             a.probe_epochs,
@@ -238,6 +254,9 @@ impl<'a> Study<'a> {
         push(rows, "random-twin", what, twin);
         for (i, path) in recipes.iter().enumerate() {
             let key = file_key(path);
+            if seed != self.args.seed && self.args.single_seed.contains(&key) {
+                continue;
+            }
             let mut recipe = Recipe::from_file(path)?;
             tracing::info!(
                 "seed {seed} [{}/{}] {key}: {}",

@@ -24,6 +24,8 @@ pub struct ReportContext {
     pub steps: Option<u64>,
     /// The seeds every model ran with.
     pub seeds: Vec<u64>,
+    /// Recipes distilled on the first seed only.
+    pub single_seed: Vec<String>,
     /// The backend, as passed (`cpu`, `tch`...).
     pub device: String,
     /// Minutes this invocation took (reusing finished pieces).
@@ -81,7 +83,7 @@ fn header(s: &mut String, ctx: &ReportContext, rows: &[ModelRow]) {
         "Written by `ssl-distill study` (see \"Reproduce\" below); do not edit by hand. Teacher \
          `{}`; students distilled on `{}` with the recipes of `{}`{}; probes trained and tested \
          on `{}` ({}); seeds {} (each seed: every student distilled again, the twin drawn again, \
-         every probe trained again); backend `{}`. Compute: {distill_min:.0} min of \
+         every probe trained again{}); backend `{}`. Compute: {distill_min:.0} min of \
          distillation and {probe_min:.0} min of probing (this invocation {:.1} min, reusing \
          finished pieces).\n",
         ctx.teacher.display(),
@@ -92,6 +94,14 @@ fn header(s: &mut String, ctx: &ReportContext, rows: &[ModelRow]) {
         ctx.probe_data.display(),
         epochs_used(rows),
         seeds.join(", "),
+        if ctx.single_seed.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} on the first seed only, to fit the budget",
+                ctx.single_seed.join(", ")
+            )
+        },
         ctx.device,
         ctx.minutes,
     );

@@ -289,6 +289,7 @@ fn the_report_states_the_runs_own_numbers_and_its_command() {
         probe_data: "runs/corpus-probe".into(),
         steps: None,
         seeds: vec![0],
+        single_seed: vec!["dphubert".into()],
         device: "tch".into(),
         minutes: 1.0,
         command: "ssl-distill study --seeds 1 --device tch".into(),
@@ -302,6 +303,7 @@ fn the_report_states_the_runs_own_numbers_and_its_command() {
         "| params (M) vs pruning target | dphubert | teacher | 1.060 | 0.995 | +6.5% of target |",
         "ssl-distill study --seeds 1 --device tch",
         "backend `tch`",
+        "; dphubert on the first seed only",
         "| PR per | skill | dphubert | – | – | – | – | – | – | not run |",
     ] {
         assert!(text.contains(needle), "{needle:?} not in:\n{text}");
