@@ -139,7 +139,12 @@ mod tests {
             ..Utterance::default()
         };
         let utts = [u("x.wav"), u("y.wav")];
-        let pr = outcomes(&utts, &[vec![1, 2], vec![]], &[vec![1, 3, 4], vec![2]], true);
+        let pr = outcomes(
+            &utts,
+            &[vec![1, 2], vec![]],
+            &[vec![1, 3, 4], vec![2]],
+            true,
+        );
         // [1, 2] vs [1, 3, 4]: one substitution and one deletion; [] vs [2]: one deletion.
         assert_eq!(pr[0].outcome.errors_of(), (2, 3));
         assert_eq!(pr[1].outcome.errors_of(), (1, 1));

@@ -315,7 +315,10 @@ impl<'a> Study<'a> {
         let key = PieceKey::new()
             .with("piece", "student")
             .with("recipe", fingerprint_files(&[recipe_path.to_path_buf()])?)
-            .with("steps", args.steps.map_or("recipe".into(), |n| n.to_string()))
+            .with(
+                "steps",
+                args.steps.map_or("recipe".into(), |n| n.to_string()),
+            )
             .with("teacher", &self.teacher_fp)
             .with("data", &self.data_fp)
             .with("seed", seed)
@@ -405,7 +408,15 @@ impl<'a> Study<'a> {
                              cannot be paired: probing again"
                         );
                     }
-                    let r = probe(name, &upstream, task, &self.probe_data, &out, budget, &self.device)?;
+                    let r = probe(
+                        name,
+                        &upstream,
+                        task,
+                        &self.probe_data,
+                        &out,
+                        budget,
+                        &self.device,
+                    )?;
                     key.write(&key_file)?;
                     r
                 }

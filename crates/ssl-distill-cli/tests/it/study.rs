@@ -138,7 +138,12 @@ fn study_distils_probes_and_judges_the_claims_then_reuses_its_runs() {
         .iter()
         .zip(again["models"].as_array().unwrap())
     {
-        for (sa, sb) in a["seeds"].as_array().unwrap().iter().zip(b["seeds"].as_array().unwrap()) {
+        for (sa, sb) in a["seeds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(b["seeds"].as_array().unwrap())
+        {
             assert_eq!(sa["probes"], sb["probes"]);
             assert_eq!(sa["distill"], sb["distill"]);
         }
@@ -146,7 +151,8 @@ fn study_distils_probes_and_judges_the_claims_then_reuses_its_runs() {
 
     // Another probe budget: every probe is made again (its key changed), no student is.
     let mut args = study_args(t, r, c, o);
-    args[args.len() - 3] = "0.1";
+    let epochs = args.len() - 3;
+    args[epochs] = "0.1";
     let res = run(&args);
     assert!(
         res.status.success(),

@@ -104,7 +104,10 @@ fn cmp(measure: Measure, a: &'static str, b: &'static str) -> Comparison {
 }
 
 fn on_all(a: &'static str, b: &'static str) -> Vec<Comparison> {
-    TASKS.iter().map(|&t| cmp(Measure::Probe(t), a, b)).collect()
+    TASKS
+        .iter()
+        .map(|&t| cmp(Measure::Probe(t), a, b))
+        .collect()
 }
 
 /// Every claim the study checks.
@@ -179,7 +182,11 @@ pub fn claims() -> Vec<Claim> {
             claim: "with the same pruning to 25% of the teacher, targets from CKA-clustered layer \
                     groups beat hand-picked layers",
             comparisons: [
-                cmp(Measure::PruneTarget { tolerance: 0.1 }, "dphubert", "teacher"),
+                cmp(
+                    Measure::PruneTarget { tolerance: 0.1 },
+                    "dphubert",
+                    "teacher",
+                ),
                 cmp(Measure::PruneTarget { tolerance: 0.1 }, "skill", "teacher"),
             ]
             .into_iter()

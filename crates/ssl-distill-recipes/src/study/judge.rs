@@ -230,7 +230,8 @@ fn speed(measure: Measure, a: &ModelRow, b: &ModelRow) -> Judgement {
                 tolerance,
             },
             (ratio - expected).abs() <= tolerance,
-            ratio < (expected - tolerance) / SPEED_TIE || ratio > (expected + tolerance) * SPEED_TIE,
+            ratio < (expected - tolerance) / SPEED_TIE
+                || ratio > (expected + tolerance) * SPEED_TIE,
         ),
         _ => (Detail::Timed, ratio > SPEED_TIE, ratio < 1.0 / SPEED_TIE),
     };

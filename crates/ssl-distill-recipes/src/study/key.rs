@@ -177,7 +177,10 @@ mod tests {
         assert_eq!(key.check(&path), KeyCheck::Absent);
         key.write(&path).unwrap();
         assert_eq!(key.check(&path), KeyCheck::Same);
-        let other = PieceKey::new().with("seed", 1).with("steps", 30).with("device", "cpu");
+        let other = PieceKey::new()
+            .with("seed", 1)
+            .with("steps", 30)
+            .with("device", "cpu");
         assert_eq!(
             other.check(&path),
             KeyCheck::Changed(vec!["device".into(), "steps".into()])

@@ -22,9 +22,7 @@ mod tests;
 
 use serde::Serialize;
 
-pub use claims::{
-    Claim, Comparison, Measure, NO_WORSE_MARGIN, SPEED_TIE, TASKS, claims,
-};
+pub use claims::{Claim, Comparison, Measure, NO_WORSE_MARGIN, SPEED_TIE, TASKS, claims};
 pub use judge::{Detail, Judgement, Verdict, judge, pair_items};
 pub use key::{
     KEY_FILE, KeyCheck, PieceKey, STUDY_CODE_VERSION, fingerprint_dir, fingerprint_files,

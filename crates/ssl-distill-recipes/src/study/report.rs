@@ -135,19 +135,19 @@ fn models_table(s: &mut String, rows: &[ModelRow]) {
     );
     let opt = |v: Option<f64>, digits: usize| v.map_or("–".into(), |v| format!("{v:.digits$}"));
     for r in rows {
-        let distill = r
-            .mean_of(|s| s.distill.as_ref().map(|d| d.seconds))
-            .map_or("–".to_string(), |secs| {
-                format!(
-                    "{} steps, {:.1} min, loss {:.3} → {:.3}",
-                    opt(r.mean_of(|s| s.distill.as_ref().map(|d| d.steps as f64)), 0),
-                    secs / 60.0,
-                    r.mean_of(|s| s.distill.as_ref().map(|d| d.first_loss))
-                        .unwrap_or(f64::NAN),
-                    r.mean_of(|s| s.distill.as_ref().map(|d| d.last_loss))
-                        .unwrap_or(f64::NAN),
-                )
-            });
+        let distill =
+            r.mean_of(|s| s.distill.as_ref().map(|d| d.seconds))
+                .map_or("–".to_string(), |secs| {
+                    format!(
+                        "{} steps, {:.1} min, loss {:.3} → {:.3}",
+                        opt(r.mean_of(|s| s.distill.as_ref().map(|d| d.steps as f64)), 0),
+                        secs / 60.0,
+                        r.mean_of(|s| s.distill.as_ref().map(|d| d.first_loss))
+                            .unwrap_or(f64::NAN),
+                        r.mean_of(|s| s.distill.as_ref().map(|d| d.last_loss))
+                            .unwrap_or(f64::NAN),
+                    )
+                });
         let probes: Vec<String> = TASKS.iter().map(|&t| opt(r.metric(t), 3)).collect();
         let _ = writeln!(
             s,

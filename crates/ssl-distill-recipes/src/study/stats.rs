@@ -126,8 +126,7 @@ pub fn paired_effect(items: &[PairedItem], classification: bool) -> PairedEffect
         })
         .collect();
     let mean = draws.iter().sum::<f64>() / draws.len() as f64;
-    let variance =
-        draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (draws.len() - 1) as f64;
+    let variance = draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (draws.len() - 1) as f64;
     draws.sort_by(f64::total_cmp);
     let k = (0.025 * BOOTSTRAP_RESAMPLES as f64).floor() as usize;
     let mcnemar = classification.then(|| {

@@ -220,11 +220,20 @@ fn magnitudes_are_judged_against_the_papers_figures() {
     });
     assert_eq!(judge(&twice, &rows(1, 195.0)).verdict, Verdict::Holds);
     // 1.5x: outside 2 +- 0.4 but within the timing noise of its edge.
-    assert_eq!(judge(&twice, &rows(1, 150.0)).verdict, Verdict::Inconclusive);
-    assert_eq!(judge(&twice, &rows(1, 128.0)).verdict, Verdict::Contradicted);
+    assert_eq!(
+        judge(&twice, &rows(1, 150.0)).verdict,
+        Verdict::Inconclusive
+    );
+    assert_eq!(
+        judge(&twice, &rows(1, 128.0)).verdict,
+        Verdict::Contradicted
+    );
     // Direction only: a tie within 10%.
     let speed = cmp(Measure::Speed);
-    assert_eq!(judge(&speed, &rows(1, 105.0)).verdict, Verdict::Inconclusive);
+    assert_eq!(
+        judge(&speed, &rows(1, 105.0)).verdict,
+        Verdict::Inconclusive
+    );
     assert_eq!(judge(&speed, &rows(1, 128.0)).verdict, Verdict::Holds);
     assert_eq!(judge(&speed, &rows(1, 80.0)).verdict, Verdict::Contradicted);
     // An absent model.
@@ -249,7 +258,10 @@ fn pruning_holds_within_tolerance_of_the_target_on_every_seed() {
     };
     let target = cmp(Measure::PruneTarget { tolerance: 0.1 });
     let teacher = row("b", vec![seed(0, 4000, 1.0, Vec::new())]);
-    let close = [row("a", vec![pruned(0, 1050), pruned(1, 980)]), teacher.clone()];
+    let close = [
+        row("a", vec![pruned(0, 1050), pruned(1, 980)]),
+        teacher.clone(),
+    ];
     let j = judge(&target, &close);
     assert_eq!(j.verdict, Verdict::Holds);
     assert!((j.effect - 0.015).abs() < 1e-12);
@@ -262,8 +274,14 @@ fn pruning_holds_within_tolerance_of_the_target_on_every_seed() {
 fn the_report_states_the_runs_own_numbers_and_its_command() {
     let (a, b) = pair(100, 60, 50);
     let mut rows = vec![
-        row("teacher", vec![seed(0, 4_000_000, 100.0, vec![(Task::Sid, a)])]),
-        row("random-twin", vec![seed(0, 4_000_000, 90.0, vec![(Task::Sid, b)])]),
+        row(
+            "teacher",
+            vec![seed(0, 4_000_000, 100.0, vec![(Task::Sid, a)])],
+        ),
+        row(
+            "random-twin",
+            vec![seed(0, 4_000_000, 90.0, vec![(Task::Sid, b)])],
+        ),
     ];
     rows.push(row(
         "dphubert",
