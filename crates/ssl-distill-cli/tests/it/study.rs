@@ -1,6 +1,6 @@
 //! `ssl-distill study` end to end: two of the study recipes on a tiny random teacher with a tiny
 //! budget and two seeds, the report's tables and verdicts, a second invocation that reuses every
-//! piece, and a third with another probe budget that probes again but does not distil again.
+//! piece, and a third after one recipe changed that makes only that student and its probes again.
 
 use std::path::Path;
 
@@ -149,26 +149,33 @@ fn study_distils_probes_and_judges_the_claims_then_reuses_its_runs() {
         }
     }
 
-    // Another probe budget: every probe is made again (its key changed), no student is.
-    let mut args = study_args(t, r, c, o);
-    let epochs = args.len() - 3;
-    args[epochs] = "0.1";
-    let res = run(&args);
+    // One recipe edited: its student (both seeds) and its probes are made again, nothing else.
+    let edited = recipes.join("gendistiller.toml");
+    let text = std::fs::read_to_string(&edited).unwrap();
+    std::fs::write(&edited, format!("{text}\n# edited\n")).unwrap();
+    let other = out.join("seed-1/distill/gendistiller-nar/study-distill.json");
+    let other_before = std::fs::metadata(&other).unwrap().modified().unwrap();
+    let teacher_probe = out.join("seed-1/probes/teacher/probe-pr.json");
+    let teacher_before = std::fs::metadata(&teacher_probe)
+        .unwrap()
+        .modified()
+        .unwrap();
+    let res = run(&study_args(t, r, c, o));
     assert!(
         res.status.success(),
         "{}",
         String::from_utf8_lossy(&res.stderr)
     );
-    assert_ne!(
-        std::fs::metadata(&probe_json).unwrap().modified().unwrap(),
-        before
-    );
-    assert_eq!(
-        std::fs::metadata(&summary).unwrap().modified().unwrap(),
-        distilled
-    );
+    let modified = |p: &Path| std::fs::metadata(p).unwrap().modified().unwrap();
+    assert_ne!(modified(&summary), distilled);
+    assert_ne!(modified(&probe_json), before);
+    assert_eq!(modified(&other), other_before);
+    assert_eq!(modified(&teacher_probe), teacher_before);
     let log = String::from_utf8_lossy(&res.stderr);
-    assert!(log.contains("made with other epochs than now"), "{log}");
+    assert!(
+        log.contains("gendistiller: made with other recipe than now"),
+        "{log}"
+    );
 }
 
 #[test]
