@@ -378,9 +378,8 @@ fn limits(s: &mut String, rows: &[ModelRow]) {
     let _ = writeln!(
         s,
         "## What limits these numbers\n\n\
-         - Scale: a 4-layer, 4 M-parameter teacher pretrained for minutes, students distilled \
-         for a few hundred steps of 16 s of audio (the papers: HuBERT Base, 200k steps of \
-         batch 24 on 960 h). A claim that does not hold here may hold at scale; one that holds \
+         - Scale: a {} teacher pretrained for minutes, students distilled for {} (the papers: \
+         HuBERT Base, 95 M parameters, 200k steps of batch 24 on 960 h). A claim that does not hold here may hold at scale; one that holds \
          here was at least not an artefact of scale.\n\
          - Initialisation: students with `init_from_teacher` start from the teacher's layers \
          (DistilHuBERT, shallow-wide, Wang, GenDistiller), the pruned ones from a whole copy \
@@ -389,12 +388,28 @@ fn limits(s: &mut String, rows: &[ModelRow]) {
          - Sizes: {}.\n\
          - Noise: {seeds} seed(s) per model and test sets of the size shown; the intervals \
          cover test-set sampling and the seed spread, not the choice of speakers.\n",
+        params("teacher").map_or("small".into(), |p| format!("{p:.1} M-parameter")),
+        step_range(rows),
         if sizes.is_empty() {
             "as in the table".to_string()
         } else {
             sizes.join("; ")
         }
     );
+}
+
+/// `150 steps` or `150 to 4050 steps`: the distillations' lengths.
+fn step_range(rows: &[ModelRow]) -> String {
+    let steps: Vec<u64> = rows
+        .iter()
+        .flat_map(|r| &r.seeds)
+        .filter_map(|s| s.distill.as_ref().map(|d| d.steps))
+        .collect();
+    match (steps.iter().min(), steps.iter().max()) {
+        (Some(lo), Some(hi)) if lo == hi => format!("{lo} steps"),
+        (Some(lo), Some(hi)) => format!("{lo} to {hi} steps"),
+        _ => "no steps (no student)".into(),
+    }
 }
 
 fn layer_weights(s: &mut String, rows: &[ModelRow]) {

@@ -317,6 +317,8 @@ fn the_report_states_the_runs_own_numbers_and_its_command() {
         "| SID accuracy | teacher | random-twin | 0.600 | 0.500 | +0.100 |",
         "McNemar p 0.002",
         "after 2700 pruning steps",
+        "a 4.0 M-parameter teacher",
+        "students distilled for 4050 steps",
         "dphubert ends at 1.060 M backbone parameters against a target of 0.995 M",
         "| params (M) vs pruning target | dphubert | teacher | 1.060 | 0.995 | +6.5% of target |",
         "ssl-distill study --seeds 1 --device tch",
