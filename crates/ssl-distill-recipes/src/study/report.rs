@@ -54,10 +54,15 @@ pub fn report_markdown(ctx: &ReportContext, rows: &[ModelRow]) -> String {
     }
     limits(&mut s, rows);
     layer_weights(&mut s, rows);
+    let script = if ctx.device.starts_with("tch") {
+        format!("FEATURES=tch DEVICE={} tools/results/run.sh", ctx.device)
+    } else {
+        format!("DEVICE={} tools/results/run.sh", ctx.device)
+    };
     let _ = writeln!(
         s,
-        "\n## Reproduce\n\n```sh\n{}\n```\n\n(`tools/results/run.sh` synthesises the corpora if \
-         needed and runs this.)",
+        "\n## Reproduce\n\n```sh\n{script}\n```\n\nwhich builds the release binary, synthesises \
+         the corpora if needed and runs\n\n```sh\n{}\n```",
         ctx.command
     );
     s

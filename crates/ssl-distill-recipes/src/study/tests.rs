@@ -322,6 +322,7 @@ fn the_report_states_the_runs_own_numbers_and_its_command() {
         "dphubert ends at 1.060 M backbone parameters against a target of 0.995 M",
         "| params (M) vs pruning target | dphubert | teacher | 1.060 | 0.995 | +6.5% of target |",
         "ssl-distill study --seeds 1 --device tch",
+        "FEATURES=tch DEVICE=tch tools/results/run.sh",
         "backend `tch`",
         "; dphubert on the first seed only",
         "| PR per | skill | dphubert | – | – | – | – | – | – | not run |",
