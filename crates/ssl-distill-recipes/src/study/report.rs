@@ -61,8 +61,9 @@ pub fn report_markdown(ctx: &ReportContext, rows: &[ModelRow]) -> String {
     };
     let _ = writeln!(
         s,
-        "\n## Reproduce\n\n```sh\n{script}\n```\n\nwhich builds the release binary, synthesises \
-         the corpora if needed and runs\n\n```sh\n{}\n```",
+        "\n## Reproduce\n\nThis report, every flag included:\n\n```sh\n{}\n```\n\n\
+         `{script}` builds the release binary, synthesises the corpora if needed and runs the \
+         study with the script's settings (its header gives them and their time budget).",
         ctx.command
     );
     s
