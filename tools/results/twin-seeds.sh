@@ -6,7 +6,7 @@
 # bigger test split does not remove; this pools N of them and reports the per-seed numbers,
 # their mean and the paired difference.
 #
-#   tools/results/twin-seeds.sh                      # SID, seeds 1-5: 9 min on 2 cores (flex)
+#   tools/results/twin-seeds.sh                      # SID, seeds 1-5: 9 min on 2 cores (flex, 120-utterance test splits)
 #   TASKS="sid ks" SEEDS="1 2 3 4 5 6 7 8" tools/results/twin-seeds.sh
 #
 # Needs the twin the study writes (runs/study/twin: tools/results/run.sh, or any `ssl-distill
