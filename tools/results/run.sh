@@ -17,12 +17,14 @@
 # 56 min probing 12 models at PROBE_EPOCHS=0.5 with 120-utterance test sets): per seed, the 8
 # students of 150 steps distil in ~17 min and the 2 pruning students (4050 steps) in ~20 min; a
 # probe costs ~4.2 min of training per model at 0.5 and ~0.9 min of feature extraction with the
-# larger test sets. Three seeds of everything at 0.5 would take ~4.5 h, so this script cuts:
+# larger test sets. Three seeds of everything at 0.5 would take ~5 h, so this script cuts:
 # PROBE_EPOCHS=0.25 (PR 8, SID 15, KS 15 epochs: ~3.0 min per model and seed), and the pruning
 # pair (dphubert, skill) on the first seed only (SINGLE_SEED). Estimate: seed 0 ~73 min
 # (37 + 12 x 3.0), seeds 1 and 2 ~47 min each (17 + 10 x 3.0): ~2 h 50 min on a busy machine
-# like the one of the last run, about 2 h 15 min if its slowest pieces (distilhubert 4.8 min
+# like the one of the last run, about 2 h 30 min if its slowest pieces (distilhubert 4.8 min
 # vs 1.5 for the same-size wang-regression; dphubert 13 min vs 6.6 for skill) were contention.
+# SEEDS=3 is the floor for a between-seed variance; to cut further, lower PROBE_EPOCHS (PR
+# dominates probing) or add recipes to SINGLE_SEED.
 # Each piece's time is in the report: the next run's estimate can use them.
 #
 # Defaults: each recipe's own steps (150 of batch 8 x 2 s; the pruning ones 4050 of 2 x 0.5 s).
