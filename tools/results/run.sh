@@ -25,7 +25,7 @@
 # vs 1.5 for the same-size wang-regression; dphubert 13 min vs 6.6 for skill) were contention.
 # Keep SEEDS at 3 or more (with 2 the seed spread has one degree of freedom: t = 12.7); to cut
 # further, lower PROBE_EPOCHS (PR dominates probing) or add recipes to SINGLE_SEED.
-# Each piece's time is in the report: the next run's estimate can use them.
+# Each piece's time is in OUT/results.json (per model and seed): the next estimate can use them.
 #
 # Defaults: each recipe's own steps (150 of batch 8 x 2 s; the pruning ones 4050 of 2 x 0.5 s).
 # Needs espeak-ng (libespeak-ng-dev, wordnet-base: .ci/apt-packages) to synthesise the corpora
