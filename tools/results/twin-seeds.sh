@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Teacher vs its random-init twin on several independent probe corpora: the `probe` preset with
-# corpus seeds 1..N (each seed: 24 new speakers, new texts, 240 / 60 / 120 utterances), the
-# same probe budget as the study (half the default epochs), probe seed 0. One probe corpus has
-# 120 test utterances, too few to separate two models whose accuracies differ by a few points;
-# this pools N of them and reports the per-seed numbers, their mean and the paired difference.
+# corpus seeds 1..N (each seed: 24 new speakers, new texts, 240 / 60 / 600 utterances; 120 test
+# utterances before the preset grew its test split), the same probe budget as the study (half
+# the default epochs), probe seed 0. One probe corpus is one draw of 24 voices, whose spread a
+# bigger test split does not remove; this pools N of them and reports the per-seed numbers,
+# their mean and the paired difference.
 #
-#   tools/results/twin-seeds.sh                      # SID, seeds 1-5: 9 min on 2 cores (flex)
+#   tools/results/twin-seeds.sh                      # SID, seeds 1-5: 9 min on 2 cores (flex, 120-utterance test splits)
 #   TASKS="sid ks" SEEDS="1 2 3 4 5 6 7 8" tools/results/twin-seeds.sh
 #
 # Needs the twin the study writes (runs/study/twin: tools/results/run.sh, or any `ssl-distill

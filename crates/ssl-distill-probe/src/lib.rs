@@ -5,7 +5,8 @@
 //! - tasks: [`Task`], [`read_task`] → [`TaskData`] ([`LabelledSet`] per split);
 //! - features: [`extract`] → [`FeatureSet`] ([`Pooling`]), [`LayerStats`];
 //! - probes: [`WeightedSum`], [`BiLstm`], [`PrHead`], [`PooledHead`]; [`run_probe`] with a
-//!   [`ProbeConfig`] ([`Budget`]) → [`ProbeReport`];
+//!   [`ProbeConfig`] ([`Budget`]) → [`ProbeReport`] (with a [`TestItem`] per test utterance:
+//!   [`ItemOutcome`], [`items_metric`]);
 //! - metrics: [`edit_distance`], [`phone_error_rate`], [`ctc_greedy_decode`], [`accuracy`];
 //! - analysis: [`analyze`] with an [`AnalysisConfig`] → [`CkaReport`], [`cross_cka`]; plots:
 //!   [`plot::heatmap_png`], [`plot::dendrogram_png`];
@@ -17,6 +18,7 @@ mod ctc;
 mod error;
 mod features;
 mod heads;
+mod items;
 mod lstm;
 mod metrics;
 pub mod plot;
@@ -35,6 +37,7 @@ pub use features::{FeatureSet, LayerStats, Pooling, extract};
 pub use heads::{
     PooledHead, PooledHeadConfig, PrBody, PrHead, PrHeadConfig, PrSequence, PrTransformer,
 };
+pub use items::{ItemOutcome, TestItem, items_metric};
 pub use lstm::{BiLstm, BiLstmConfig, BiLstmLayer, LstmCell};
 pub use metrics::{accuracy, ctc_greedy_decode, edit_distance, phone_error_rate};
 pub use probe::{DataInfo, EpochRecord, ProbeEvent, ProbeReport, Timing, UpstreamInfo, run_probe};

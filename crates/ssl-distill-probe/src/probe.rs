@@ -24,6 +24,7 @@ use crate::config::{Budget, ProbeConfig, check_budget};
 use crate::error::ProbeError;
 use crate::features::{FeatureSet, Pooling, extract};
 use crate::heads::{PooledHead, PooledHeadConfig, PrHead, PrHeadConfig};
+use crate::items::{TestItem, items_metric, outcomes};
 use crate::metrics::{accuracy, ctc_greedy_decode, phone_error_rate};
 use crate::task::{LabelledSet, Task, TaskData};
 use crate::upstream::{Upstream, UpstreamKind};
@@ -111,6 +112,10 @@ pub struct ProbeReport {
     pub data: DataInfo,
     /// Per-epoch loss and dev metric.
     pub history: Vec<EpochRecord>,
+    /// Per test item (in test-manifest order): its id and outcome, for paired comparisons of
+    /// two upstreams. Empty in reports written before they were kept.
+    #[serde(default)]
+    pub items: Vec<TestItem>,
     /// Seconds spent extracting features and training (incl. evaluation).
     pub seconds: Timing,
 }
@@ -239,6 +244,24 @@ impl Head {
 
     /// The metric on a split (PER or accuracy), evaluated in batches of `batch_size`.
     fn evaluate(&self, split: &Split<'_>, batch_size: usize, device: &Device) -> f64 {
+        let predictions = self.predict(split, batch_size, device);
+        match self {
+            Self::Pr(_) => phone_error_rate(
+                predictions
+                    .iter()
+                    .zip(split.labels)
+                    .map(|(h, r)| (h.as_slice(), r.as_slice())),
+            ),
+            Self::Pooled(_) => {
+                let pred: Vec<usize> = predictions.iter().map(|p| p[0]).collect();
+                let gold: Vec<usize> = split.labels.iter().map(|l| l[0]).collect();
+                accuracy(&pred, &gold)
+            }
+        }
+    }
+
+    /// Per item of a split: the decoded phones (PR) or the predicted class (one element).
+    fn predict(&self, split: &Split<'_>, batch_size: usize, device: &Device) -> Vec<Vec<usize>> {
         let n = split.features.len();
         let order: Vec<usize> = (0..n).collect();
         let mut predictions: Vec<Vec<usize>> = Vec::with_capacity(n);
@@ -262,19 +285,7 @@ impl Head {
                 }
             }
         }
-        match self {
-            Self::Pr(_) => phone_error_rate(
-                predictions
-                    .iter()
-                    .zip(split.labels)
-                    .map(|(h, r)| (h.as_slice(), r.as_slice())),
-            ),
-            Self::Pooled(_) => {
-                let pred: Vec<usize> = predictions.iter().map(|p| p[0]).collect();
-                let gold: Vec<usize> = split.labels.iter().map(|l| l[0]).collect();
-                accuracy(&pred, &gold)
-            }
-        }
+        predictions
     }
 
     fn layer_weights(&self) -> Vec<f64> {
@@ -331,7 +342,14 @@ pub fn run_probe(
     let head = init_head(config, [states, dim, classes], max_frames, &autodiff);
     let budget = &config.budget;
     let trained = train_head(head, config, &train, &dev, &plain, events);
-    let value = trained.head.evaluate(&test, budget.batch_size, &plain);
+    let predictions = trained.head.predict(&test, budget.batch_size, &plain);
+    let items = outcomes(
+        &data.test.utterances,
+        &predictions,
+        test.labels,
+        task == Task::Pr,
+    );
+    let value = items_metric(task, &items);
     let baseline = match task {
         Task::Pr => 1.0,
         Task::Sid | Task::Ks => majority_baseline(train.labels, test.labels, classes),
@@ -360,6 +378,7 @@ pub fn run_probe(
             classes,
         },
         history: trained.history,
+        items,
         seconds: Timing {
             extract: extract_seconds,
             train: started.elapsed().as_secs_f64(),

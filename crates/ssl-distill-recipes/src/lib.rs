@@ -10,6 +10,8 @@
 //!   [`pretrain()`](pretrain::pretrain));
 //! - structured pruning (DPHuBERT, under SKILL): [`PruneSection`] (`[prune]`), stages with
 //!   `prune = true` train a [`PruneModel`] (gated student + Lagrangian), then prune it;
+//! - [`study`]: the science check behind `docs/results.md` (claims, paired statistics over
+//!   seeds, verdicts, reuse keys, the report);
 //! - [`toy`]: a tiny random teacher and a synthetic corpus for smoke runs and tests;
 //! - errors: [`RecipeError`].
 
@@ -23,6 +25,7 @@ mod run;
 mod run_setup;
 mod schedule;
 mod student_spec;
+pub mod study;
 mod targets_spec;
 mod task;
 pub mod toy;

@@ -2,8 +2,8 @@
 
 use burn::tensor::Device;
 use ssl_distill_probe::{
-    Budget, ProbeConfig, ProbeError, ProbeEvent, ProbeReport, Task, load_upstream, read_task,
-    run_probe,
+    Budget, ItemOutcome, ProbeConfig, ProbeError, ProbeEvent, ProbeReport, Task, items_metric,
+    load_upstream, read_task, run_probe,
 };
 
 use crate::util::{serial, tiny_teacher, tone_corpus};
@@ -63,6 +63,13 @@ fn sid_on_pitch_speakers_beats_chance_by_50_points() {
     assert_eq!(report.layer_weights.len(), 3);
     assert!((sum - 1.0).abs() < 1e-5, "{:?}", report.layer_weights);
     assert_eq!(report.history.len(), config.budget.epochs);
+    // One outcome per test utterance, in manifest order, and the metric is theirs.
+    assert_eq!(report.items.len(), data.test.len());
+    for (item, u) in report.items.iter().zip(&data.test.utterances) {
+        assert_eq!(item.id, u.path.display().to_string());
+        assert!(matches!(item.outcome, ItemOutcome::Classified { .. }));
+    }
+    assert_eq!(items_metric(Task::Sid, &report.items), report.value);
 
     let path = report.write(&f.out).unwrap();
     assert_eq!(path, f.out.join("probe-sid.json"));
@@ -87,6 +94,15 @@ fn sid_on_pitch_speakers_beats_chance_by_50_points() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, vec!["probe-sid.json"]);
+    // A report written before the items were kept still loads, with none.
+    let mut old = json.clone();
+    old.as_object_mut().unwrap().remove("items");
+    let old_path = f.out.join("old").join("probe-sid.json");
+    std::fs::create_dir_all(old_path.parent().unwrap()).unwrap();
+    std::fs::write(&old_path, serde_json::to_vec(&old).unwrap()).unwrap();
+    let read = ProbeReport::read(&old_path).unwrap();
+    assert!(read.items.is_empty());
+    assert_eq!(read.value, report.value);
 
     // Same seed, same result.
     let again = run_probe(&upstream, &data, &config, &device, &mut |_| {}).unwrap();
@@ -130,6 +146,15 @@ fn pr_and_ks_run_end_to_end() {
         report.history
     );
     assert!((report.layer_weights.iter().sum::<f64>() - 1.0).abs() < 1e-5);
+    // Per utterance: edit distance and reference length; their ratio of sums is the PER.
+    assert_eq!(report.items.len(), data.test.len());
+    for (item, labels) in report.items.iter().zip(&data.test.labels) {
+        let ItemOutcome::Transcribed { reference_len, .. } = item.outcome else {
+            panic!("{item:?}")
+        };
+        assert_eq!(reference_len, labels.len());
+    }
+    assert_eq!(items_metric(Task::Pr, &report.items), report.value);
     assert_eq!(report.write(&f.out).unwrap(), f.out.join("probe-pr.json"));
     assert_read_back(&f.out.join("probe-pr.json"), &report);
 
