@@ -1,7 +1,8 @@
 //! Running a probe: features once on the upstream's plain device, then a head
-//! ([`PrHead`] for the CTC tasks PR and ASR, or [`PooledHead`]) with its [`WeightedSum`](crate::WeightedSum) trained on the
-//! autodiff device with AdamW at a constant learning rate for a fixed number of epochs; the
-//! epoch with the best dev metric is kept and scored on test.
+//! ([`PrHead`] for the CTC tasks PR and ASR, or [`PooledHead`]) with its
+//! [`WeightedSum`](crate::WeightedSum) trained on the autodiff device with AdamW at a constant
+//! learning rate for a fixed number of epochs; the epoch with the best dev metric is kept and
+//! scored on test.
 //!
 //! A hand-written loop, not burn-train's `Learner`: the data are in-memory feature tensors
 //! rather than a `Dataset` + `Batcher`, model selection is on a task metric (PER, accuracy)

@@ -10,8 +10,7 @@ use ssl_distill_probe::{
 };
 
 use crate::real_layouts::{
-    Transcripts, demo_corpus, write_librispeech, write_speech_commands, write_voxceleb1,
-    write_wav16,
+    demo_corpus, write_librispeech, write_speech_commands, write_voxceleb1, write_wav16,
 };
 use crate::util::{serial, tiny_teacher};
 
@@ -189,7 +188,7 @@ fn librispeech_transcripts_and_lexicon_phones() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("data");
     let libri = root.join("LibriSpeech");
-    let lexicon = write_librispeech(&demo_corpus(), &libri, Transcripts::Keywords);
+    let lexicon = write_librispeech(&demo_corpus(), &libri);
     // Found through the archive's top-level `LibriSpeech/` directory too.
     assert_eq!(detect_layout(&root), Some(Layout::LibriSpeech));
     let asr = read_task(&root, Task::Asr).unwrap();
@@ -295,7 +294,7 @@ fn labels_line_up_with_the_upstream_frames() {
     assert_eq!(up.num_frames(16_000), 49);
 
     let libri = dir.path().join("libri");
-    let lexicon = write_librispeech(&demo_corpus(), &libri, Transcripts::Keywords);
+    let lexicon = write_librispeech(&demo_corpus(), &libri);
     let options = DataOptions {
         lexicon: Some(lexicon),
         ..DataOptions::default()

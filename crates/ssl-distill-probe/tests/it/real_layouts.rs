@@ -10,12 +10,10 @@
 //!   speaker-disjoint valid/test clips are listed in `validation_list.txt` / `testing_list.txt`.
 //! - VoxCeleb1 from the corpus's utterances: `wav/id1<speaker>/<video>/<n>.wav`, one "video"
 //!   per speaker and split, and `iden_split.txt` (the corpus's train/valid/test as 1/2/3).
-//! - LibriSpeech, SUPERB's split names, `<split>/<speaker>/<chapter>/<speaker>-<chapter>-<n>.flac`
-//!   and `<speaker>-<chapter>.trans.txt`, from the corpus's command-word clips
-//!   ([`Transcripts::Keywords`]: `YES`, `STOP`..., with `lexicon.txt` of the 10 words in CMUdict
-//!   ARPAbet) or from its utterances and their text ([`Transcripts::Utterances`], with a given
-//!   lexicon); audio copied as it is (a `.wav` body under a `.flac` name decodes all the same:
-//!   the decoder goes by the content).
+//! - LibriSpeech from the corpus's command-word clips (the words are known, so a lexicon can be
+//!   written): `<split>/<speaker>/<chapter>/<speaker>-<chapter>-<n>.flac` (the FLAC files
+//!   copied) and `<speaker>-<chapter>.trans.txt` (`YES`, `STOP`...), SUPERB's split names, and
+//!   `lexicon.txt` with the 10 words in CMUdict ARPAbet.
 //!
 //! `cargo test --workspace --test it write_real_layouts_to -- --ignored` with
 //! `PROBE_LAYOUTS_OUT=DIR` writes them to `DIR` to look at (`tools/probe-layouts.sh`).
@@ -38,18 +36,6 @@ pub struct RealLayouts {
     pub librispeech: PathBuf,
     /// The lexicon of the LibriSpeech fixture's 10 words.
     pub lexicon: PathBuf,
-}
-
-/// What the LibriSpeech fixture's transcripts are.
-#[derive(Debug, Clone, Copy)]
-pub enum Transcripts<'a> {
-    /// The keyword clips of the 10 commands, one word each; the lexicon is [`LEXICON`].
-    Keywords,
-    /// The utterances and their `text`; the lexicon is the one given.
-    Utterances {
-        /// `WORD<TAB>PHONES` lines.
-        lexicon: &'a str,
-    },
 }
 
 /// The 10 commands in CMUdict ARPAbet (with stress), as s3prl's LibriSpeech lexicons write them.
@@ -176,20 +162,13 @@ pub fn write_voxceleb1(corpus: &Path, out: &Path, speakers: Option<usize>) {
     std::fs::write(out.join("iden_split.txt"), split_file).unwrap();
 }
 
-/// LibriSpeech from the corpus's clips as `transcripts` says, and the lexicon beside it.
-pub fn write_librispeech(corpus: &Path, out: &Path, transcripts: Transcripts<'_>) -> PathBuf {
+/// LibriSpeech from the corpus's command-word clips, and the lexicon beside it.
+pub fn write_librispeech(corpus: &Path, out: &Path) -> PathBuf {
     for (split, name) in SPLITS.iter().enumerate() {
         let mut chapters: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-        let (manifest, audio_dir) = match transcripts {
-            Transcripts::Keywords => (corpus.join("ks").join(format!("{name}.jsonl")), corpus.join("ks")),
-            Transcripts::Utterances { .. } => (corpus.join(format!("{name}.jsonl")), corpus.to_path_buf()),
-        };
-        for row in rows(&manifest) {
-            let words = match transcripts {
-                Transcripts::Keywords => field(&row, "label"),
-                Transcripts::Utterances { .. } => field(&row, "text"),
-            };
-            if words.starts_with('_') {
+        for row in rows(&corpus.join("ks").join(format!("{name}.jsonl"))) {
+            let label = field(&row, "label");
+            if label.starts_with('_') {
                 continue;
             }
             let speaker = 100 + speaker_index(field(&row, "speaker"));
@@ -202,11 +181,11 @@ pub fn write_librispeech(corpus: &Path, out: &Path, transcripts: Transcripts<'_>
                 .join(chapter.to_string());
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::copy(
-                audio_dir.join(field(&row, "path")),
+                corpus.join("ks").join(field(&row, "path")),
                 dir.join(format!("{id}.flac")),
             )
             .unwrap();
-            lines.push(format!("{id} {}", words.to_uppercase()));
+            lines.push(format!("{id} {}", label.to_uppercase()));
         }
         for (speaker, lines) in chapters {
             let chapter = 1000 * (split + 1) + speaker;
@@ -219,11 +198,7 @@ pub fn write_librispeech(corpus: &Path, out: &Path, transcripts: Transcripts<'_>
         }
     }
     let lexicon = out.join("lexicon.txt");
-    let text = match transcripts {
-        Transcripts::Keywords => LEXICON,
-        Transcripts::Utterances { lexicon } => lexicon,
-    };
-    std::fs::write(&lexicon, text).unwrap();
+    std::fs::write(&lexicon, LEXICON).unwrap();
     lexicon
 }
 
@@ -239,6 +214,6 @@ pub fn write_real_layouts(out: &Path, vox_speakers: Option<usize>) -> RealLayout
     };
     write_speech_commands(&corpus, &layouts.speech_commands);
     write_voxceleb1(&corpus, &layouts.voxceleb1, vox_speakers);
-    write_librispeech(&corpus, &layouts.librispeech, Transcripts::Keywords);
+    write_librispeech(&corpus, &layouts.librispeech);
     layouts
 }
