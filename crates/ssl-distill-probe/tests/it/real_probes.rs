@@ -112,9 +112,10 @@ fn sid_learns_on_voxceleb1() {
 }
 
 /// PR (phones through the lexicon) and ASR (characters, WER) on LibriSpeech made from the
-/// bundled corpus's command words (100 / 30 / 30 clips), with the bundled mini teacher and 20
-/// epochs. PR's trivial predictor (the empty hypothesis) scores PER 1; ASR's (the most frequent
-/// word, 3 of the 30 test clips) WER 0.9. Measured with 30 epochs: PER 0.16, WER 0.10 (CER 0.03).
+/// bundled corpus's command words (100 / 30 / 30 clips), with the bundled mini teacher, PR 20
+/// epochs and ASR 30. PR's trivial predictor (the empty hypothesis) scores PER 1; ASR's (the
+/// most frequent word, 3 of the 30 test clips) WER 0.9. Measured: PER 0.16; WER 0.10, CER 0.03
+/// (after 20 epochs ASR was at WER 0.40).
 #[test]
 fn pr_and_asr_learn_on_librispeech() {
     let _serial = serial();
@@ -131,12 +132,12 @@ fn pr_and_asr_learn_on_librispeech() {
     assert_eq!(pr.data.classes, 18);
     assert_eq!(pr.data.utterances, [100, 30, 30]);
     assert!(pr.value <= 0.5, "PER {}", pr.value);
-    let asr = probe(&mini_teacher(), &libri, Task::Asr, &options, 20);
+    let asr = probe(&mini_teacher(), &libri, Task::Asr, &options, 30);
     assert_eq!(asr.metric, "wer");
     assert_eq!(asr.data.classes, 29);
     assert!((asr.baseline - 0.9).abs() < 1e-12, "{}", asr.baseline);
     assert!(
-        asr.value <= 0.5,
+        asr.value <= asr.baseline / 2.0,
         "WER {} vs trivial {}",
         asr.value,
         asr.baseline
