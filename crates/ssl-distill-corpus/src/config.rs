@@ -16,6 +16,10 @@ pub enum Preset {
     /// paired comparison of two models to resolve a few points of accuracy, while training
     /// (the cost of every probe) stays as small as before.
     Probe,
+    /// A speech-recognition set: 24 speakers, 1000 / 100 / 200 utterances of one spoken
+    /// command each ([`TextSource::Commands`]: 49 words that recur), so a character ASR probe
+    /// can learn words; a few keyword clips so every probe runs on it.
+    Asr,
     /// About 20 h of utterances.
     Full,
 }
@@ -28,8 +32,11 @@ impl std::str::FromStr for Preset {
             "small" => Ok(Self::Small),
             "full" => Ok(Self::Full),
             "probe" => Ok(Self::Probe),
+            "asr" => Ok(Self::Asr),
             other => Err(CorpusError::InvalidConfig {
-                reason: format!("unknown preset {other:?} (expected ci, small, full or probe)"),
+                reason: format!(
+                    "unknown preset {other:?} (expected ci, small, full, probe or asr)"
+                ),
             }),
         }
     }
@@ -69,6 +76,18 @@ impl AudioFormat {
     }
 }
 
+/// Where the sentences of the utterances come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextSource {
+    /// WordNet example sentences (5-20 words, a large vocabulary), the default.
+    #[default]
+    WordNet,
+    /// The sentences of a small command grammar (2-8 words over 49 words: commands, digits,
+    /// colours, objects, directions), for speech recognition.
+    Commands,
+}
+
 /// Everything that determines a corpus (together with the espeak-ng version).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CorpusConfig {
@@ -92,6 +111,8 @@ pub struct CorpusConfig {
     pub volume: i32,
     /// Directory of the WordNet `data.*` files.
     pub wordnet_dir: std::path::PathBuf,
+    /// The sentences spoken. Default WordNet; the `asr` preset's are commands.
+    pub text: TextSource,
     /// Container of the clips. Default WAV.
     pub format: AudioFormat,
 }
@@ -104,6 +125,11 @@ impl CorpusConfig {
             Preset::Small => (100, 1800, 100, 100, [200, 20, 20]),
             Preset::Full => (300, 18000, 1000, 1000, [1000, 100, 100]),
             Preset::Probe => (24, 240, 60, 600, [20, 5, 50]),
+            Preset::Asr => (24, 1000, 100, 200, [10, 3, 3]),
+        };
+        let (text, join_prob) = match preset {
+            Preset::Asr => (TextSource::Commands, 0.0),
+            _ => (TextSource::WordNet, 0.5),
         };
         Self {
             preset,
@@ -112,10 +138,11 @@ impl CorpusConfig {
             train_utts: train,
             valid_utts: valid,
             test_utts: test,
-            join_prob: 0.5,
+            join_prob,
             ks_per_class: ks,
             volume: 45,
             wordnet_dir: crate::text::WORDNET_DIR.into(),
+            text,
             format: AudioFormat::Wav,
         }
     }

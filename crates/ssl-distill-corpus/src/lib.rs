@@ -7,6 +7,7 @@
     )
 )]
 
+mod commands;
 mod config;
 mod error;
 #[cfg(feature = "espeak")]
@@ -22,7 +23,7 @@ mod synth;
 mod text;
 mod voices;
 
-pub use config::{AudioFormat, CorpusConfig, Preset};
+pub use config::{AudioFormat, CorpusConfig, Preset, TextSource};
 pub use error::CorpusError;
 pub use generate::synthesize;
 pub use keywords::{KS_LABELS, UNKNOWN_WORDS};

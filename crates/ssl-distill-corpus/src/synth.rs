@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::config::{AudioFormat, CorpusConfig};
+use crate::config::{AudioFormat, CorpusConfig, TextSource};
 use crate::error::{CorpusError, io_err};
 use crate::espeak::{Engine, PITCH, RANGE, RATE, VOLUME};
 use crate::keywords::{KS_LABELS, UNKNOWN_WORDS};
@@ -266,7 +266,10 @@ fn generate(
     };
 
     // Text: shuffle, carve out sentence-disjoint pools (test, valid, then the rest for train).
-    let mut sents = crate::text::load_sentences(&cfg.wordnet_dir)?;
+    let mut sents = match cfg.text {
+        TextSource::WordNet => crate::text::load_sentences(&cfg.wordnet_dir)?,
+        TextSource::Commands => crate::commands::command_sentences(),
+    };
     let available = sents.len();
     Rng::new(cfg.seed, 0x7E47).shuffle(&mut sents);
     let need_test = cfg.test_utts * 2;

@@ -23,11 +23,11 @@ pub struct Budget {
 impl Budget {
     /// The documented defaults, sized so a probe of a small upstream on the `ci` corpus
     /// finishes in minutes on 2 CPU cores: PR 30 epochs × batch 4 at 2e-3 (the transformer head
-    /// left CTC's blank plateau at epoch 4 and was still improving at 11 there); SID 60 × 16 at 5e-3;
-    /// KS 60 × 16 at 2e-3; weight decay 1e-4.
+    /// left CTC's blank plateau at epoch 4 and was still improving at 11 there); ASR the same
+    /// head and budget as PR; SID 60 × 16 at 5e-3; KS 60 × 16 at 2e-3; weight decay 1e-4.
     pub fn default_for(task: Task) -> Self {
         let (epochs, batch_size, lr) = match task {
-            Task::Pr => (30, 4, 2e-3),
+            Task::Pr | Task::Asr => (30, 4, 2e-3),
             Task::Sid => (60, 16, 5e-3),
             Task::Ks => (60, 16, 2e-3),
         };
@@ -52,14 +52,19 @@ pub struct ProbeConfig {
     /// Standardise each hidden state per dimension with train statistics, so the layer
     /// weights compare layers of different scales. Default true.
     pub standardize: bool,
-    /// PR: the sequence model, a small transformer (default) or a BiLSTM.
+    /// PR and ASR: the sequence model, a small transformer (default) or a BiLSTM.
     pub pr_body: PrBody,
-    /// PR: width of the transformer or of each LSTM direction. Default 128.
+    /// PR and ASR: width of the transformer or of each LSTM direction. Default 128.
     pub pr_hidden: usize,
-    /// PR: transformer or BiLSTM layers. Default 2.
+    /// PR and ASR: transformer or BiLSTM layers. Default 2.
     pub pr_layers: usize,
     /// KS: width of the MLP's hidden layer. Default 256. (SID uses a linear layer.)
     pub ks_hidden: usize,
+    /// Leave out (and count in [`crate::DataInfo::skipped`]) utterances whose audio fails to
+    /// decode or gives no frame, instead of stopping with an error naming the file. Default
+    /// false.
+    #[serde(default)]
+    pub skip_bad_audio: bool,
 }
 
 impl ProbeConfig {
@@ -74,6 +79,7 @@ impl ProbeConfig {
             pr_hidden: 128,
             pr_layers: 2,
             ks_hidden: 256,
+            skip_bad_audio: false,
         }
     }
 }

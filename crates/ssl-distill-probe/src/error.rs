@@ -44,6 +44,114 @@ pub enum ProbeError {
         /// What the task reads.
         expected: &'static str,
     },
+    /// `--data` is none of the layouts the probes read.
+    #[error(
+        "{}: not a probe data directory: expected a synthetic corpus (train.jsonl, ks/), Speech \
+         Commands v1 (validation_list.txt, testing_list.txt, _background_noise_/), VoxCeleb1 \
+         (iden_split.txt, wav/) or LibriSpeech (train-clean-100/, dev-clean/, test-clean/); or \
+         name one with --layout",
+        path.display()
+    )]
+    UnknownLayout {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// The directory's layout does not hold the task's labels.
+    #[error(
+        "{}: a {layout} directory has no labels for the {task} probe (it reads {reads})",
+        path.display()
+    )]
+    WrongLayout {
+        /// The directory.
+        path: PathBuf,
+        /// Its layout (`speech-commands`...).
+        layout: &'static str,
+        /// The task asked for (`sid`...).
+        task: &'static str,
+        /// The layouts that hold the task's labels.
+        reads: &'static str,
+    },
+    /// A file or directory a real layout needs is absent.
+    #[error("{}: missing ({what})", path.display())]
+    MissingFile {
+        /// The path looked for.
+        path: PathBuf,
+        /// What it is and who needs it.
+        what: &'static str,
+    },
+    /// A line of a list, split, transcript or lexicon file that cannot be used.
+    #[error("{}: line {line}: {reason}", path.display())]
+    BadLine {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A text file or directory of a real layout that cannot be read.
+    #[error("{}: cannot read: {message}", path.display())]
+    Unreadable {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O or encoding error.
+        message: String,
+    },
+    /// An audio file named by a list, split or transcript file does not exist.
+    #[error(
+        "{}: audio file not found (listed in {} line {line}; --skip-bad-audio skips it)",
+        path.display(),
+        listed_in.display()
+    )]
+    MissingAudio {
+        /// The audio file.
+        path: PathBuf,
+        /// The file that lists it.
+        listed_in: PathBuf,
+        /// 1-based line.
+        line: usize,
+    },
+    /// A dev or test utterance of a speaker with no training utterance (SID is closed-set).
+    #[error(
+        "{}: line {line}: speaker {speaker} has no training utterance (speaker identification \
+         is closed-set; --skip-bad-audio skips it)",
+        path.display()
+    )]
+    UnknownSpeaker {
+        /// The split file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// The speaker.
+        speaker: String,
+    },
+    /// A transcript word the pronunciation lexicon lacks.
+    #[error(
+        "{}: line {line}: word {word:?} is not in the lexicon {} (--skip-bad-audio skips the \
+         utterance)",
+        path.display(),
+        lexicon.display()
+    )]
+    NotInLexicon {
+        /// The transcript file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// The word.
+        word: String,
+        /// The lexicon.
+        lexicon: PathBuf,
+    },
+    /// PR on LibriSpeech needs a pronunciation lexicon.
+    #[error(
+        "{}: the pr probe on LibriSpeech needs --lexicon FILE (one word and its phones a line, \
+         as s3prl's librispeech-lexicon.txt)",
+        path.display()
+    )]
+    LexiconRequired {
+        /// The LibriSpeech directory.
+        path: PathBuf,
+    },
     /// An utterance lacks the label a task needs.
     #[error("{}: line {line} has no `{field}` (needed by the {task} probe)", path.display())]
     MissingLabel {
@@ -51,9 +159,9 @@ pub enum ProbeError {
         path: PathBuf,
         /// 1-based line of the utterance (blank lines not counted).
         line: usize,
-        /// The field (`phones`, `speaker`, `label`).
+        /// The field (`phones`, `speaker`, `label`, `text`).
         field: &'static str,
-        /// The task (`pr`, `sid`, `ks`).
+        /// The task (`pr`, `sid`, `ks`, `asr`).
         task: &'static str,
     },
     /// A split has no usable utterance.

@@ -10,6 +10,7 @@
 
 use ssl_distill_audio::{AudioDataset, DatasetConfig, Manifest, Utterance};
 
+use crate::data::{Crop, LabelledSet};
 use crate::error::ProbeError;
 use crate::upstream::Upstream;
 
@@ -57,6 +58,20 @@ struct StatsAcc {
 }
 
 impl StatsAcc {
+    /// Adds the frames `values` (`[frames, dim]`, row-major) of hidden state `l`.
+    fn add(&mut self, l: usize, dim: usize, values: &[f32]) {
+        let (sum, sum_sq) = (
+            &mut self.sum[l * dim..(l + 1) * dim],
+            &mut self.sum_sq[l * dim..(l + 1) * dim],
+        );
+        for row in values.chunks_exact(dim) {
+            for ((s, q), &x) in sum.iter_mut().zip(sum_sq.iter_mut()).zip(row) {
+                *s += f64::from(x);
+                *q += f64::from(x) * f64::from(x);
+            }
+        }
+    }
+
     fn finish(&self) -> LayerStats {
         let n = self.count.max(1) as f64;
         let mean: Vec<f64> = self.sum.iter().map(|s| s / n).collect();
@@ -108,8 +123,8 @@ impl FeatureSet {
 }
 
 /// Runs `upstream` on every utterance (resampled to 16 kHz, then normalised by the upstream if
-/// its preprocessing says so) and keeps its hidden states as `pooling` says; also returns the per-layer statistics of
-/// all frames. `progress(done, total)` is called after each utterance.
+/// its preprocessing says so) and keeps its hidden states as `pooling` says; also returns the
+/// per-layer statistics of all frames. `progress(done, total)` is called after each utterance.
 ///
 /// # Errors
 /// Decoding errors ([`ProbeError::Audio`]), [`ProbeError::TooShort`].
@@ -119,11 +134,82 @@ pub fn extract(
     pooling: Pooling,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(FeatureSet, LayerStats), ProbeError> {
+    let out = extract_clips(upstream, utterances, &[], pooling, false, progress)?;
+    Ok((out.features, out.stats))
+}
+
+/// What [`extract_set`] gives.
+#[derive(Debug, Clone)]
+pub struct Extracted {
+    /// The features of the utterances kept.
+    pub features: FeatureSet,
+    /// Per-layer statistics of their frames.
+    pub stats: LayerStats,
+    /// Indices (into the set's utterances) of the items of `features`, in order.
+    pub kept: Vec<usize>,
+}
+
+/// [`extract`] of a task's split: each utterance cropped as [`LabelledSet::crops`] says (after
+/// resampling, before the upstream's normalisation) and, with `skip_bad`, utterances that fail
+/// to decode or give no frame left out (the others' indices in [`Extracted::kept`]).
+///
+/// # Errors
+/// As [`extract`], unless `skip_bad`.
+pub fn extract_set(
+    upstream: &Upstream,
+    set: &LabelledSet,
+    pooling: Pooling,
+    skip_bad: bool,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Extracted, ProbeError> {
+    extract_clips(
+        upstream,
+        &set.utterances,
+        &set.crops,
+        pooling,
+        skip_bad,
+        progress,
+    )
+}
+
+/// The samples of utterance `i` of `dataset` (16 kHz, not normalised), cut to `crop`.
+///
+/// # Errors
+/// Decoding errors; [`ProbeError::TooShort`] when they give no frame.
+fn clip_samples(
+    upstream: &Upstream,
+    dataset: &AudioDataset,
+    i: usize,
+    utt: &Utterance,
+    crop: Option<Crop>,
+) -> Result<Vec<f32>, ProbeError> {
+    let mut samples = dataset.load(i, 0)?.samples;
+    if let Some(crop) = crop {
+        let end = (crop.start + crop.len).min(samples.len());
+        samples = samples[crop.start.min(end)..end].to_vec();
+    }
+    if upstream.num_frames(samples.len()) == 0 {
+        return Err(ProbeError::TooShort {
+            path: utt.path.clone(),
+            samples: samples.len(),
+        });
+    }
+    Ok(samples)
+}
+
+fn extract_clips(
+    upstream: &Upstream,
+    utterances: &[Utterance],
+    crops: &[Option<Crop>],
+    pooling: Pooling,
+    skip_bad: bool,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Extracted, ProbeError> {
     let manifest = Manifest {
         source: Default::default(),
         utterances: utterances.to_vec(),
     };
-    // Raw samples: the upstream normalises (Upstream::hidden_states).
+    // Raw samples: the upstream normalises (Upstream::hidden_states), after the crop.
     let dataset = AudioDataset::new(manifest, DatasetConfig::default())?;
     let (states, dim) = (upstream.num_hidden_states(), upstream.hidden_size());
     let mut acc = StatsAcc {
@@ -138,29 +224,23 @@ pub fn extract(
         data: Vec::with_capacity(utterances.len()),
         pooling,
     };
+    let mut kept = Vec::with_capacity(utterances.len());
     for (i, utt) in utterances.iter().enumerate() {
-        let item = dataset.load(i, 0)?;
-        if upstream.num_frames(item.samples.len()) == 0 {
-            return Err(ProbeError::TooShort {
-                path: utt.path.clone(),
-                samples: item.samples.len(),
-            });
-        }
-        let hidden = upstream.hidden_states(&item.samples);
+        let crop = crops.get(i).copied().flatten();
+        let samples = match clip_samples(upstream, &dataset, i, utt, crop) {
+            Ok(s) => s,
+            Err(_) if skip_bad => {
+                progress(i + 1, utterances.len());
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let hidden = upstream.hidden_states(&samples);
         let frames = hidden[0].dims()[1];
         let mut data = Vec::with_capacity(states * dim * frames);
         for (l, h) in hidden.into_iter().enumerate() {
             let values: Vec<f32> = h.try_into_vec_as::<f32>().expect("f32 hidden states");
-            let (sum, sum_sq) = (
-                &mut acc.sum[l * dim..(l + 1) * dim],
-                &mut acc.sum_sq[l * dim..(l + 1) * dim],
-            );
-            for row in values.chunks_exact(dim) {
-                for ((s, q), &x) in sum.iter_mut().zip(sum_sq.iter_mut()).zip(row) {
-                    *s += f64::from(x);
-                    *q += f64::from(x) * f64::from(x);
-                }
-            }
+            acc.add(l, dim, &values);
             match pooling {
                 Pooling::Frames => data.extend_from_slice(&values),
                 Pooling::Mean => {
@@ -177,9 +257,14 @@ pub fn extract(
         acc.count += frames;
         set.frames.push(frames);
         set.data.push(data);
+        kept.push(i);
         progress(i + 1, utterances.len());
     }
-    Ok((set, acc.finish()))
+    Ok(Extracted {
+        features: set,
+        stats: acc.finish(),
+        kept,
+    })
 }
 
 #[cfg(test)]

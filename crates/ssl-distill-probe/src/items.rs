@@ -2,11 +2,10 @@
 //! two upstreams probed on the same utterances can be compared item by item (a paired test:
 //! McNemar on the discordant items, a paired bootstrap over utterances).
 
-use serde::{Deserialize, Serialize};
-use ssl_distill_audio::Utterance;
-
-use crate::metrics::edit_distance;
+use crate::data::LabelledSet;
+use crate::metrics::{edit_distance, word_edits};
 use crate::task::Task;
+use serde::{Deserialize, Serialize};
 
 /// How one test item came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,12 +16,12 @@ pub enum ItemOutcome {
         /// Prediction == label.
         correct: bool,
     },
-    /// PR: the edit distance of the decoded phones to the reference, and the reference's
-    /// length (the corpus PER is `Σ edit_distance / Σ reference_len`).
+    /// PR / ASR: the edit distance of the decoded phones (ASR: words) to the reference, and
+    /// the reference's length (the corpus PER or WER is `Σ edit_distance / Σ reference_len`).
     Transcribed {
         /// Levenshtein distance hypothesis → reference.
         edit_distance: usize,
-        /// Phones in the reference.
+        /// Phones (ASR: words) in the reference.
         reference_len: usize,
     },
 }
@@ -68,35 +67,54 @@ pub fn items_metric(task: Task, items: &[TestItem]) -> f64 {
     }
 }
 
-/// The id of an utterance in [`TestItem::id`].
-pub(crate) fn item_id(u: &Utterance) -> String {
-    u.extra
-        .get("id")
-        .and_then(|v| v.as_str())
-        .map_or_else(|| u.path.display().to_string(), String::from)
+/// The [`TestItem::id`]s of the items `kept` of `set`: the manifest's `id` field when present,
+/// else the audio path as the manifest gives it, with `@start+len` (samples) for a cropped
+/// item (Speech Commands' `_silence_` clips are several crops of one file).
+pub(crate) fn item_ids(set: &LabelledSet, kept: &[usize]) -> Vec<String> {
+    kept.iter()
+        .map(|&i| {
+            let u = &set.utterances[i];
+            let id = u
+                .extra
+                .get("id")
+                .and_then(|v| v.as_str())
+                .map_or_else(|| u.path.display().to_string(), String::from);
+            match set.crops.get(i).copied().flatten() {
+                Some(crop) => format!("{id}@{}+{}", crop.start, crop.len),
+                None => id,
+            }
+        })
+        .collect()
 }
 
-/// The outcomes of `predictions` against `labels` (one per utterance): PR transcriptions when
-/// `transcribed`, otherwise classes (`predictions[i][0]` vs `labels[i][0]`).
+/// The outcomes of `predictions` against `labels` (one per id): for a sequence task the edit
+/// distance in the metric's unit (ASR, whose `word_break` is the space: words; PR: phones),
+/// otherwise classes (`predictions[i][0]` vs `labels[i][0]`).
 pub(crate) fn outcomes(
-    utterances: &[Utterance],
+    ids: &[String],
     predictions: &[Vec<usize>],
     labels: &[Vec<usize>],
-    transcribed: bool,
+    task: Task,
+    word_break: Option<usize>,
 ) -> Vec<TestItem> {
-    utterances
-        .iter()
+    ids.iter()
         .zip(predictions.iter().zip(labels))
-        .map(|(u, (p, l))| TestItem {
-            id: item_id(u),
-            outcome: if transcribed {
-                ItemOutcome::Transcribed {
+        .map(|(id, (p, l))| TestItem {
+            id: id.clone(),
+            outcome: match (task.is_sequence(), word_break) {
+                (false, _) => ItemOutcome::Classified {
+                    correct: p.first() == l.first(),
+                },
+                (true, None) => ItemOutcome::Transcribed {
                     edit_distance: edit_distance(p, l),
                     reference_len: l.len(),
-                }
-            } else {
-                ItemOutcome::Classified {
-                    correct: p.first() == l.first(),
+                },
+                (true, Some(space)) => {
+                    let (edit_distance, reference_len) = word_edits(p, l, space);
+                    ItemOutcome::Transcribed {
+                        edit_distance,
+                        reference_len,
+                    }
                 }
             },
         })
@@ -134,25 +152,81 @@ mod tests {
 
     #[test]
     fn outcomes_score_each_item_like_the_corpus_metric() {
-        let u = |p: &str| Utterance {
-            path: p.into(),
-            ..Utterance::default()
-        };
-        let utts = [u("x.wav"), u("y.wav")];
+        let ids = ["x.wav".to_string(), "y.wav".to_string()];
         let pr = outcomes(
-            &utts,
+            &ids,
             &[vec![1, 2], vec![]],
             &[vec![1, 3, 4], vec![2]],
-            true,
+            Task::Pr,
+            None,
         );
         // [1, 2] vs [1, 3, 4]: one substitution and one deletion; [] vs [2]: one deletion.
         assert_eq!(pr[0].outcome.errors_of(), (2, 3));
         assert_eq!(pr[1].outcome.errors_of(), (1, 1));
         assert_eq!(pr[1].id, "y.wav");
         assert_eq!(items_metric(Task::Pr, &pr), 3.0 / 4.0);
-        let cls = outcomes(&utts, &[vec![3], vec![1]], &[vec![3], vec![2]], false);
+        // ASR with the space as token 1: "2 3" vs "2 4 5" is one substitution and one deletion
+        // of 3 words; an empty hypothesis deletes the 1 word of "6".
+        let asr = outcomes(
+            &ids,
+            &[vec![2, 1, 3], vec![]],
+            &[vec![2, 1, 4, 1, 5], vec![6]],
+            Task::Asr,
+            Some(1),
+        );
+        assert_eq!(asr[0].outcome.errors_of(), (2, 3));
+        assert_eq!(asr[1].outcome.errors_of(), (1, 1));
+        assert_eq!(items_metric(Task::Asr, &asr), 3.0 / 4.0);
+        let cls = outcomes(
+            &ids,
+            &[vec![3], vec![1]],
+            &[vec![3], vec![2]],
+            Task::Sid,
+            None,
+        );
         assert_eq!(cls[0].outcome, ItemOutcome::Classified { correct: true });
         assert_eq!(cls[1].outcome, ItemOutcome::Classified { correct: false });
         assert_eq!(items_metric(Task::Sid, &cls), 0.5);
+    }
+
+    #[test]
+    fn ids_prefer_the_manifest_id_and_name_crops() {
+        use ssl_distill_audio::Utterance;
+
+        use crate::data::Crop;
+        let mut with_id = Utterance {
+            path: "a.wav".into(),
+            ..Utterance::default()
+        };
+        with_id.extra.insert("id".into(), "utt-a".into());
+        let noise = Utterance {
+            path: "_background_noise_/white.wav".into(),
+            ..Utterance::default()
+        };
+        let set = LabelledSet {
+            utterances: vec![with_id, noise.clone(), noise],
+            labels: vec![vec![0]; 3],
+            crops: vec![
+                None,
+                Some(Crop {
+                    start: 0,
+                    len: 16000,
+                }),
+                Some(Crop {
+                    start: 16000,
+                    len: 16000,
+                }),
+            ],
+            ..LabelledSet::default()
+        };
+        assert_eq!(
+            item_ids(&set, &[0, 1, 2]),
+            [
+                "utt-a",
+                "_background_noise_/white.wav@0+16000",
+                "_background_noise_/white.wav@16000+16000"
+            ]
+        );
+        assert_eq!(item_ids(&set, &[2]).len(), 1);
     }
 }

@@ -1,7 +1,8 @@
 //! Running a probe: features once on the upstream's plain device, then a head
-//! ([`PrHead`] or [`PooledHead`]) with its [`WeightedSum`](crate::WeightedSum) trained on the
-//! autodiff device with AdamW at a constant learning rate for a fixed number of epochs; the
-//! epoch with the best dev metric is kept and scored on test.
+//! ([`PrHead`] for the CTC tasks PR and ASR, or [`PooledHead`]) with its
+//! [`WeightedSum`](crate::WeightedSum) trained on the autodiff device with AdamW at a constant
+//! learning rate for a fixed number of epochs; the epoch with the best dev metric is kept and
+//! scored on test.
 //!
 //! A hand-written loop, not burn-train's `Learner`: the data are in-memory feature tensors
 //! rather than a `Dataset` + `Batcher`, model selection is on a task metric (PER, accuracy)
@@ -21,12 +22,16 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Budget, ProbeConfig, check_budget};
+use crate::data::{LabelledSet, TaskData};
 use crate::error::ProbeError;
-use crate::features::{FeatureSet, Pooling, extract};
+use crate::features::{FeatureSet, Pooling, extract_set};
 use crate::heads::{PooledHead, PooledHeadConfig, PrHead, PrHeadConfig};
-use crate::items::{TestItem, items_metric, outcomes};
-use crate::metrics::{accuracy, ctc_greedy_decode, phone_error_rate};
-use crate::task::{LabelledSet, Task, TaskData};
+use crate::items::{TestItem, item_ids, items_metric, outcomes};
+use crate::layout::Layout;
+use crate::metrics::{
+    accuracy, ctc_greedy_decode, phone_error_rate, token_word_error_rate, trivial_word_error_rate,
+};
+use crate::task::Task;
 use crate::upstream::{Upstream, UpstreamKind};
 
 /// One epoch of training.
@@ -72,13 +77,17 @@ pub struct UpstreamInfo {
 /// The data a probe ran on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataInfo {
-    /// The corpus directory.
+    /// The data directory.
     pub dir: PathBuf,
+    /// Its layout (reports written before layouts existed read as `synthetic`).
+    #[serde(default)]
+    pub layout: Layout,
     /// Utterances used per split (train, dev, test).
     pub utterances: [usize; 3],
-    /// Utterances skipped per split (see [`LabelledSet::skipped`]).
+    /// Utterances skipped per split (see [`LabelledSet::skipped`], plus the clips
+    /// [`ProbeConfig::skip_bad_audio`] left out).
     pub skipped: [usize; 3],
-    /// Number of classes (PR: phones + blank).
+    /// Number of classes (PR: phones + blank; ASR: characters + blank).
     pub classes: usize,
 }
 
@@ -87,7 +96,7 @@ pub struct DataInfo {
 pub struct ProbeReport {
     /// The task.
     pub task: Task,
-    /// `per` or `accuracy` ([`Task::metric`]).
+    /// `per`, `wer` or `accuracy` ([`Task::metric`]).
     pub metric: String,
     /// The metric on test, with the head of the best dev epoch.
     pub value: f64,
@@ -95,8 +104,9 @@ pub struct ProbeReport {
     pub dev: f64,
     /// The epoch it came from.
     pub best_epoch: usize,
-    /// What a trivial predictor scores on test: PR 1.0 (an empty hypothesis), SID/KS the
-    /// accuracy of always predicting the most frequent training class.
+    /// What a trivial predictor scores on test: PR 1.0 (an empty hypothesis); ASR the better of
+    /// the empty hypothesis (1.0) and the most frequent training word once per utterance;
+    /// SID/KS the accuracy of always predicting the most frequent training class.
     pub baseline: f64,
     /// The learned layer weights (softmax, `L + 1`, summing to 1) of the best epoch.
     pub layer_weights: Vec<f64>,
@@ -118,6 +128,10 @@ pub struct ProbeReport {
     pub items: Vec<TestItem>,
     /// Seconds spent extracting features and training (incl. evaluation).
     pub seconds: Timing,
+    /// ASR: the character error rate on test (spaces count as characters), with the head of
+    /// the best dev epoch; `None` for the other tasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cer: Option<f64>,
 }
 
 /// Wall-clock time of a probe.
@@ -165,9 +179,17 @@ impl ProbeReport {
 }
 
 /// Features and labels of one split, ready to batch.
-struct Split<'a> {
+struct Split {
     features: FeatureSet,
-    labels: &'a [Vec<usize>],
+    /// The labels of the utterances extracted.
+    labels: Vec<Vec<usize>>,
+    /// Utterances of the split left out at extraction ([`ProbeConfig::skip_bad_audio`]).
+    dropped: usize,
+    /// Indices (into the split's utterances) of the items extracted, in order.
+    kept: Vec<usize>,
+    /// ASR: the class of the space; a CTC head is then scored by word error rate (words are
+    /// the runs between spaces), else by token error rate.
+    word_break: Option<usize>,
 }
 
 /// `[L + 1, B, T_max, D]` (zero-padded) of the items `idx`, and their frame counts.
@@ -216,7 +238,7 @@ fn argmax_rows(values: &[f32], classes: usize) -> Vec<usize> {
         .collect()
 }
 
-/// The downstream being trained.
+/// The downstream being trained (`Pr`: the CTC head of PR and ASR).
 #[expect(
     clippy::large_enum_variant,
     reason = "burn's `Module` derive does not take `Box`ed fields; one head exists per probe"
@@ -228,7 +250,7 @@ enum Head {
 }
 
 impl Head {
-    fn loss(&self, split: &Split<'_>, idx: &[usize], device: &Device) -> Tensor<1> {
+    fn loss(&self, split: &Split, idx: &[usize], device: &Device) -> Tensor<1> {
         let targets: Vec<Vec<usize>> = idx.iter().map(|&i| split.labels[i].clone()).collect();
         match self {
             Self::Pr(h) => {
@@ -242,16 +264,24 @@ impl Head {
         }
     }
 
-    /// The metric on a split (PER or accuracy), evaluated in batches of `batch_size`.
-    fn evaluate(&self, split: &Split<'_>, batch_size: usize, device: &Device) -> f64 {
+    /// The metric on a split (PER, WER or accuracy), evaluated in batches of `batch_size`.
+    fn evaluate(&self, split: &Split, batch_size: usize, device: &Device) -> f64 {
         let predictions = self.predict(split, batch_size, device);
+        self.metric(split, &predictions)
+    }
+
+    /// The metric of `predictions` (one per item of `split`): PER (or WER when the split has a
+    /// word break) for a CTC head, accuracy for a pooled one.
+    fn metric(&self, split: &Split, predictions: &[Vec<usize>]) -> f64 {
+        let pairs = predictions
+            .iter()
+            .zip(&split.labels)
+            .map(|(h, r)| (h.as_slice(), r.as_slice()));
         match self {
-            Self::Pr(_) => phone_error_rate(
-                predictions
-                    .iter()
-                    .zip(split.labels)
-                    .map(|(h, r)| (h.as_slice(), r.as_slice())),
-            ),
+            Self::Pr(_) => match split.word_break {
+                Some(space) => token_word_error_rate(pairs, space),
+                None => phone_error_rate(pairs),
+            },
             Self::Pooled(_) => {
                 let pred: Vec<usize> = predictions.iter().map(|p| p[0]).collect();
                 let gold: Vec<usize> = split.labels.iter().map(|l| l[0]).collect();
@@ -260,8 +290,8 @@ impl Head {
         }
     }
 
-    /// Per item of a split: the decoded phones (PR) or the predicted class (one element).
-    fn predict(&self, split: &Split<'_>, batch_size: usize, device: &Device) -> Vec<Vec<usize>> {
+    /// Per item of a split: the decoded tokens (PR, ASR) or the predicted class (one element).
+    fn predict(&self, split: &Split, batch_size: usize, device: &Device) -> Vec<Vec<usize>> {
         let n = split.features.len();
         let order: Vec<usize> = (0..n).collect();
         let mut predictions: Vec<Vec<usize>> = Vec::with_capacity(n);
@@ -324,7 +354,7 @@ pub fn run_probe(
     let autodiff = plain.clone().autodiff();
 
     let started = Instant::now();
-    let [train, dev, test] = extract_splits(upstream, data, config, events)?;
+    let [train, dev, mut test] = extract_splits(upstream, data, config, events)?;
     let extract_seconds = started.elapsed().as_secs_f64();
 
     let started = Instant::now();
@@ -343,16 +373,17 @@ pub fn run_probe(
     let budget = &config.budget;
     let trained = train_head(head, config, &train, &dev, &plain, events);
     let predictions = trained.head.predict(&test, budget.batch_size, &plain);
-    let items = outcomes(
-        &data.test.utterances,
-        &predictions,
-        test.labels,
-        task == Task::Pr,
-    );
+    let ids = item_ids(&data.test, &test.kept);
+    let items = outcomes(&ids, &predictions, &test.labels, task, test.word_break);
     let value = items_metric(task, &items);
+    let cer = test.word_break.take().map(|_| {
+        // The same predictions scored on characters rather than words.
+        trained.head.metric(&test, &predictions)
+    });
     let baseline = match task {
         Task::Pr => 1.0,
-        Task::Sid | Task::Ks => majority_baseline(train.labels, test.labels, classes),
+        Task::Asr => trivial_word_error_rate(&train.labels, &test.labels, ASR_SPACE),
+        Task::Sid | Task::Ks => majority_baseline(&train.labels, &test.labels, classes),
     };
     Ok(ProbeReport {
         task,
@@ -373,8 +404,13 @@ pub fn run_probe(
         },
         data: DataInfo {
             dir: data.dir.clone(),
-            utterances: [data.train.len(), data.dev.len(), data.test.len()],
-            skipped: [data.train.skipped, data.dev.skipped, data.test.skipped],
+            layout: data.layout,
+            utterances: [train.labels.len(), dev.labels.len(), test.labels.len()],
+            skipped: [
+                data.train.skipped + train.dropped,
+                data.dev.skipped + dev.dropped,
+                data.test.skipped + test.dropped,
+            ],
             classes,
         },
         history: trained.history,
@@ -383,53 +419,65 @@ pub fn run_probe(
             extract: extract_seconds,
             train: started.elapsed().as_secs_f64(),
         },
+        cer,
     })
 }
 
-/// The features of the train, dev and test splits (frames for PR, mean-pooled otherwise),
-/// standardised with the train statistics when `config.standardize`.
-fn extract_splits<'a>(
+/// ASR's class of the space (after the blank, [`crate::CHARACTERS`] starts with it).
+const ASR_SPACE: usize = 1;
+
+/// The features of the train, dev and test splits (frames for PR and ASR, mean-pooled
+/// otherwise), standardised with the train statistics when `config.standardize`; with
+/// `config.skip_bad_audio`, utterances that fail to decode are left out (counted).
+///
+/// # Errors
+/// The extraction errors, and [`ProbeError::EmptySplit`] when a split keeps nothing.
+fn extract_splits(
     upstream: &Upstream,
-    data: &'a TaskData,
+    data: &TaskData,
     config: &ProbeConfig,
     events: &mut dyn FnMut(ProbeEvent),
-) -> Result<[Split<'a>; 3], ProbeError> {
-    let pooling = if config.task == Task::Pr {
+) -> Result<[Split; 3], ProbeError> {
+    let task = config.task;
+    let pooling = if task.is_sequence() {
         Pooling::Frames
     } else {
         Pooling::Mean
     };
+    let word_break = (task == Task::Asr).then_some(ASR_SPACE);
     let mut extract_split = |name: &'static str, set: &LabelledSet| {
-        extract(upstream, &set.utterances, pooling, &mut |done, total| {
+        let progress = &mut |done, total| {
             events(ProbeEvent::Extracting {
                 split: name,
                 done,
                 total,
             });
-        })
+        };
+        let out = extract_set(upstream, set, pooling, config.skip_bad_audio, progress)?;
+        if out.kept.is_empty() {
+            return Err(ProbeError::EmptySplit {
+                path: set.source.clone(),
+                task: task.name(),
+            });
+        }
+        let split = Split {
+            dropped: set.len() - out.kept.len(),
+            labels: out.kept.iter().map(|&i| set.labels[i].clone()).collect(),
+            kept: out.kept,
+            features: out.features,
+            word_break,
+        };
+        Ok((split, out.stats))
     };
-    let (mut train_f, stats) = extract_split("train", &data.train)?;
-    let (mut dev_f, _) = extract_split("dev", &data.dev)?;
-    let (mut test_f, _) = extract_split("test", &data.test)?;
+    let (mut train, stats) = extract_split("train", &data.train)?;
+    let (mut dev, _) = extract_split("dev", &data.dev)?;
+    let (mut test, _) = extract_split("test", &data.test)?;
     if config.standardize {
-        for f in [&mut train_f, &mut dev_f, &mut test_f] {
-            f.standardize(&stats);
+        for s in [&mut train, &mut dev, &mut test] {
+            s.features.standardize(&stats);
         }
     }
-    Ok([
-        Split {
-            features: train_f,
-            labels: &data.train.labels,
-        },
-        Split {
-            features: dev_f,
-            labels: &data.dev.labels,
-        },
-        Split {
-            features: test_f,
-            labels: &data.test.labels,
-        },
-    ])
+    Ok([train, dev, test])
 }
 
 /// The task's head over `[hidden states, width, classes]` (random init on `device`).
@@ -440,7 +488,7 @@ fn init_head(
     device: &Device,
 ) -> Head {
     match config.task {
-        Task::Pr => Head::Pr(
+        Task::Pr | Task::Asr => Head::Pr(
             PrHeadConfig::new(states, dim, classes)
                 .with_body(config.pr_body)
                 .with_max_frames(max_frames)
@@ -470,8 +518,8 @@ struct TrainedHead {
 fn train_head(
     mut head: Head,
     config: &ProbeConfig,
-    train: &Split<'_>,
-    dev: &Split<'_>,
+    train: &Split,
+    dev: &Split,
     plain: &Device,
     events: &mut dyn FnMut(ProbeEvent),
 ) -> TrainedHead {

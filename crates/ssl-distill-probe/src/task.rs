@@ -1,19 +1,8 @@
-//! The probing tasks and their labelled data, read from a corpus directory as
-//! `ssl-distill corpus synth` writes it:
-//! - PR and SID: `train.jsonl`, `valid.jsonl` (or `dev.jsonl`), `test.jsonl` with `phones`
-//!   (space-separated, `sil` excluded) and `speaker`;
-//! - KS: `ks/train.jsonl`, `ks/valid.jsonl`, `ks/test.jsonl` with `label` (12 classes: 10
-//!   commands, `_unknown_`, `_silence_`); the corpus makes these splits speaker-disjoint.
-//!
-//! Classes are sorted so they do not depend on manifest order. SID is closed-set: dev/test
-//! utterances of speakers absent from train are skipped (counted); so are KS clips whose label
-//! is absent from train.
-
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+//! The probing tasks ([`Task`]) and what they predict: PR phones, SID speakers, KS keyword
+//! classes, ASR characters ([`CHARACTERS`], with transcripts brought to that alphabet by
+//! [`normalize_transcript`]).
 
 use serde::{Deserialize, Serialize};
-use ssl_distill_audio::{Manifest, Utterance};
 
 use crate::error::ProbeError;
 
@@ -27,29 +16,38 @@ pub enum Task {
     Sid,
     /// Keyword spotting: 12-way classification of 1 s clips, accuracy.
     Ks,
+    /// Speech recognition: CTC over characters, greedy decoding, word error rate.
+    Asr,
 }
 
 impl Task {
-    /// Lower-case name (`pr`, `sid`, `ks`).
+    /// Lower-case name (`pr`, `sid`, `ks`, `asr`).
     pub fn name(self) -> &'static str {
         match self {
             Self::Pr => "pr",
             Self::Sid => "sid",
             Self::Ks => "ks",
+            Self::Asr => "asr",
         }
     }
 
-    /// The metric reported (`per` or `accuracy`).
+    /// The metric reported (`per`, `accuracy` or `wer`).
     pub fn metric(self) -> &'static str {
         match self {
             Self::Pr => "per",
             Self::Sid | Self::Ks => "accuracy",
+            Self::Asr => "wer",
         }
     }
 
-    /// Whether a lower metric is better (PER) or a higher one (accuracy).
+    /// Whether a lower metric is better (PER, WER) or a higher one (accuracy).
     pub fn lower_is_better(self) -> bool {
-        self == Self::Pr
+        self.is_sequence()
+    }
+
+    /// Whether the task is a CTC sequence task (PR, ASR) rather than a classification.
+    pub fn is_sequence(self) -> bool {
+        matches!(self, Self::Pr | Self::Asr)
     }
 }
 
@@ -66,193 +64,66 @@ impl std::str::FromStr for Task {
             "pr" => Ok(Self::Pr),
             "sid" => Ok(Self::Sid),
             "ks" => Ok(Self::Ks),
+            "asr" => Ok(Self::Asr),
             other => Err(ProbeError::InvalidOption {
                 field: "task",
-                reason: format!("unknown task {other:?} (expected pr, sid or ks)"),
+                reason: format!("unknown task {other:?} (expected pr, sid, ks or asr)"),
             }),
         }
     }
 }
 
-/// The utterances of one split and their labels.
-#[derive(Debug, Clone, Default)]
-pub struct LabelledSet {
-    /// The manifest it was read from.
-    pub source: PathBuf,
-    /// The utterances kept.
-    pub utterances: Vec<Utterance>,
-    /// Per utterance: its phone indices into [`TaskData::classes`] (PR; never 0, the CTC
-    /// blank), or one class index (SID, KS).
-    pub labels: Vec<Vec<usize>>,
-    /// Utterances of the manifest left out (SID: speaker unseen in train; KS: label unseen in
-    /// train; PR: no phone).
-    pub skipped: usize,
-}
-
-impl LabelledSet {
-    /// Number of utterances kept.
-    pub fn len(&self) -> usize {
-        self.utterances.len()
-    }
-
-    /// Whether no utterance was kept.
-    pub fn is_empty(&self) -> bool {
-        self.utterances.is_empty()
-    }
-}
-
-/// The labelled splits of a task.
-#[derive(Debug, Clone)]
-pub struct TaskData {
-    /// The task.
-    pub task: Task,
-    /// The corpus directory.
-    pub dir: PathBuf,
-    /// Class names: PR `["<blank>", phones...]` (index 0 is the CTC blank), SID the train
-    /// speakers, KS the train labels; sorted.
-    pub classes: Vec<String>,
-    /// Training split.
-    pub train: LabelledSet,
-    /// Development split (model selection).
-    pub dev: LabelledSet,
-    /// Test split (the reported metric).
-    pub test: LabelledSet,
-}
-
-/// The name of the CTC blank in [`TaskData::classes`].
+/// The name of the CTC blank in [`crate::TaskData::classes`].
 pub const BLANK: &str = "<blank>";
 
-fn manifest(dir: &Path, names: &[&str], expected: &'static str) -> Result<Manifest, ProbeError> {
-    let path = names
-        .iter()
-        .map(|n| dir.join(n))
-        .find(|p| p.exists())
-        .ok_or_else(|| ProbeError::MissingSplit {
-            path: dir.join(names[0]),
-            expected,
-        })?;
-    Ok(Manifest::read_jsonl(&path)?)
-}
+/// The ASR output characters after the blank: space, `A`-`Z`, apostrophe (s3prl's
+/// `downstream/ctc/vocab/character.txt`, LibriSpeech's transcript alphabet).
+pub const CHARACTERS: &str = " ABCDEFGHIJKLMNOPQRSTUVWXYZ'";
 
-/// The label field of an utterance for `task`.
-fn field(task: Task, u: &Utterance) -> Option<String> {
-    match task {
-        Task::Pr => u.phones.clone(),
-        Task::Sid => u.speaker.clone(),
-        Task::Ks => u
-            .extra
-            .get("label")
-            .and_then(|v| v.as_str())
-            .map(String::from),
-    }
-}
-
-/// Reads the three splits of `task` from the corpus directory `dir`.
-///
-/// # Errors
-/// [`ProbeError::NotFound`] (no directory), [`ProbeError::MissingSplit`],
-/// [`ProbeError::Audio`] (an invalid manifest line), [`ProbeError::MissingLabel`] (an
-/// utterance without the task's field), [`ProbeError::EmptySplit`].
-pub fn read_task(dir: impl AsRef<Path>, task: Task) -> Result<TaskData, ProbeError> {
-    let dir = dir.as_ref();
-    if !dir.is_dir() {
-        return Err(ProbeError::NotFound { path: dir.into() });
-    }
-    let (base, expected) = match task {
-        Task::Pr | Task::Sid => (
-            dir.to_path_buf(),
-            "train.jsonl, valid.jsonl and test.jsonl with phones and speakers",
-        ),
-        Task::Ks => (
-            dir.join("ks"),
-            "ks/train.jsonl, ks/valid.jsonl and ks/test.jsonl with labels",
-        ),
-    };
-    let manifests = [
-        manifest(&base, &["train.jsonl"], expected)?,
-        manifest(&base, &["valid.jsonl", "dev.jsonl"], expected)?,
-        manifest(&base, &["test.jsonl"], expected)?,
-    ];
-    let field_name = match task {
-        Task::Pr => "phones",
-        Task::Sid => "speaker",
-        Task::Ks => "label",
-    };
-    let mut raw: Vec<Vec<String>> = Vec::new();
-    for m in &manifests {
-        let mut values = Vec::with_capacity(m.len());
-        for (i, u) in m.utterances.iter().enumerate() {
-            let value = field(task, u).ok_or_else(|| ProbeError::MissingLabel {
-                path: m.source.clone(),
-                line: i + 1,
-                field: field_name,
-                task: task.name(),
-            })?;
-            values.push(value);
-        }
-        raw.push(values);
-    }
-    let classes: Vec<String> = match task {
-        // The phone set of all splits: a symbol set, not labels, so dev/test phones that train
-        // lacks still count as errors rather than being dropped.
-        Task::Pr => std::iter::once(BLANK.to_string())
-            .chain(
-                raw.iter()
-                    .flatten()
-                    .flat_map(|p| p.split_whitespace().map(String::from))
-                    .collect::<BTreeSet<_>>(),
-            )
-            .collect(),
-        Task::Sid | Task::Ks => raw[0]
-            .iter()
-            .cloned()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect(),
-    };
-    let index = |name: &str| classes.iter().position(|c| c == name);
-    let mut sets = Vec::with_capacity(3);
-    for (m, values) in manifests.into_iter().zip(raw) {
-        let mut set = LabelledSet {
-            source: m.source.clone(),
-            ..LabelledSet::default()
-        };
-        for (u, value) in m.utterances.into_iter().zip(values) {
-            let label: Option<Vec<usize>> = match task {
-                Task::Pr => {
-                    let phones: Vec<usize> = value
-                        .split_whitespace()
-                        .map(|p| index(p).expect("every phone is a class"))
-                        .collect();
-                    (!phones.is_empty()).then_some(phones)
-                }
-                Task::Sid | Task::Ks => index(&value).map(|c| vec![c]),
-            };
-            match label {
-                Some(l) => {
-                    set.utterances.push(u);
-                    set.labels.push(l);
-                }
-                None => set.skipped += 1,
+/// A transcript in the ASR alphabet: upper-cased; letters `A`-`Z` and `'` kept; whitespace and
+/// `-` become word breaks; everything else (punctuation, digits, other scripts) dropped; words
+/// separated by one space. LibriSpeech transcripts come out unchanged.
+pub fn normalize_transcript(text: &str) -> String {
+    let mapped: String = text
+        .chars()
+        .filter_map(|c| {
+            let c = c.to_ascii_uppercase();
+            if c.is_ascii_uppercase() || c == '\'' {
+                Some(c)
+            } else if c.is_whitespace() || c == '-' {
+                Some(' ')
+            } else {
+                None
             }
-        }
-        if set.is_empty() {
-            return Err(ProbeError::EmptySplit {
-                path: set.source,
-                task: task.name(),
-            });
-        }
-        sets.push(set);
+        })
+        .collect();
+    mapped.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transcripts_are_normalized_to_the_character_set() {
+        assert_eq!(
+            normalize_transcript("a compilation of esoteric theories. he used a wad-of cotton!"),
+            "A COMPILATION OF ESOTERIC THEORIES HE USED A WAD OF COTTON"
+        );
+        assert_eq!(normalize_transcript("  don't   STOP 42 "), "DON'T STOP");
+        assert_eq!(
+            normalize_transcript("CHAPTER ONE MISSUS RACHEL LYNDE IS SURPRISED"),
+            "CHAPTER ONE MISSUS RACHEL LYNDE IS SURPRISED"
+        );
     }
-    let test = sets.pop().expect("three splits");
-    let dev = sets.pop().expect("three splits");
-    let train = sets.pop().expect("three splits");
-    Ok(TaskData {
-        task,
-        dir: dir.into(),
-        classes,
-        train,
-        dev,
-        test,
-    })
+
+    #[test]
+    fn task_names_round_trip() {
+        for t in [Task::Pr, Task::Sid, Task::Ks, Task::Asr] {
+            assert_eq!(t.name().parse::<Task>().unwrap(), t);
+        }
+        assert!(Task::Asr.lower_is_better() && !Task::Ks.lower_is_better());
+        let err = "wer".parse::<Task>().unwrap_err().to_string();
+        assert!(err.contains("asr"), "{err}");
+    }
 }

@@ -25,7 +25,8 @@ enum CorpusCommand {
 #[derive(Debug, Args)]
 struct SynthArgs {
     /// Size: `ci` (a few hundred clips, seconds), `small` (~2 h), `full` (~20 h), `probe` (a
-    /// probing set: 420 utterances, 420 keyword clips).
+    /// probing set: 420 utterances, 420 keyword clips), `asr` (1300 spoken commands over 49
+    /// words, for the ASR probe).
     #[arg(long, default_value = "ci")]
     preset: String,
     /// Output directory (must not exist, or be empty).

@@ -1,4 +1,4 @@
-use ssl_distill_corpus::{CorpusConfig, CorpusError, INVENTORY, Preset, make_speakers};
+use ssl_distill_corpus::{CorpusConfig, CorpusError, INVENTORY, Preset, TextSource, make_speakers};
 
 #[test]
 fn presets_validate_and_scale() {
@@ -10,6 +10,10 @@ fn presets_validate_and_scale() {
     }
     assert!(ci.train_utts < small.train_utts && small.train_utts < full.train_utts);
     assert_eq!("small".parse::<Preset>().ok(), Some(Preset::Small));
+    let asr = CorpusConfig::preset("asr".parse().unwrap());
+    asr.validate().expect("preset valid");
+    assert_eq!((asr.text, asr.join_prob), (TextSource::Commands, 0.0));
+    assert_eq!(ci.text, TextSource::WordNet);
     assert!(matches!(
         "huge".parse::<Preset>(),
         Err(CorpusError::InvalidConfig { .. })

@@ -43,3 +43,22 @@ fn greedy_ctc_merges_repeats_and_drops_blanks() {
     assert_eq!(ctc_greedy_decode(&[3, 3, 3], 0), vec![3]);
     assert_eq!(accuracy(&[1, 2, 3, 4], &[1, 0, 3, 0]), 0.5);
 }
+
+#[test]
+fn wer_is_word_level_and_corpus_level() {
+    use ssl_distill_probe::word_error_rate;
+    let pairs = [
+        // 1 deletion over 4 words.
+        ("THE CAT SAT", "THE CAT SAT DOWN"),
+        // [A BIG DOG] vs [A DOG RAN]: BIG inserted, RAN deleted; 2 over 3 words.
+        ("A BIG DOG", "A DOG RAN"),
+    ];
+    let wer = word_error_rate(pairs);
+    assert!((wer - 3.0 / 7.0).abs() < 1e-12, "{wer}");
+    // Whitespace does not matter; characters inside a word do.
+    assert_eq!(word_error_rate([("  GO   UP ", "GO UP")]), 0.0);
+    assert_eq!(word_error_rate([("GO UPP", "GO UP")]), 0.5);
+    assert_eq!(word_error_rate([("", "YES NO")]), 1.0);
+    // Insertions can take WER above 1.
+    assert_eq!(word_error_rate([("A B C", "A")]), 2.0);
+}

@@ -114,7 +114,8 @@ pub const PHONE_HZ: [(&str, f64); 3] = [("a", 500.0), ("b", 1400.0), ("c", 3200.
 
 /// Writes a corpus directory laid out as `corpus synth` writes it: `{train,valid,test}.jsonl`
 /// (`per_split` utterances: a "speaker" is one resonance over the whole utterance, the
-/// "phones" are 2-4 segments of other resonances laid over it) and `ks/{train,valid,test}.jsonl`
+/// "phones" are 2-4 segments of other resonances laid over it, and the text is the phones as
+/// one-letter words) and `ks/{train,valid,test}.jsonl`
 /// (0.5 s clips of the speakers' resonances, labelled `k0`..`k3`). Speakers cycle, so every
 /// split is balanced.
 pub fn tone_corpus(dir: &Path, per_split: [usize; 3], seed: u64) {
@@ -144,7 +145,7 @@ pub fn tone_corpus(dir: &Path, per_split: [usize; 3], seed: u64) {
                 &serde_json::json!({
                     "path": rel,
                     "speaker": format!("spk{spk}"),
-                    "text": "",
+                    "text": phones.join(" "),
                     "phones": phones.join(" "),
                 })
                 .to_string(),
