@@ -145,29 +145,18 @@ def timed(cmd, env):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=2.0)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--clips", type=int, default=40, help="utterances in the manifest")
     ap.add_argument("--device", default="cpu", choices=["cpu", "tch", "tch-cuda"])
     ap.add_argument("--binary", type=pathlib.Path, help="ssl-distill binary (default: build it)")
-    ap.add_argument("--work", type=pathlib.Path, help="where teacher and clips go (kept)")
-    ap.add_argument("--json", type=pathlib.Path)
-    ap.add_argument("--worker", choices=["torch"], help=argparse.SUPPRESS)
-    ap.add_argument("--teacher", help=argparse.SUPPRESS)
-    ap.add_argument("--manifest", help=argparse.SUPPRESS)
-    ap.add_argument("--out", help=argparse.SUPPRESS)
+    add_common_args(ap)
     args = ap.parse_args()
     if args.worker:
         torch_worker(args)
         return
 
-    work = args.work or pathlib.Path(tempfile.mkdtemp(prefix="distill-process-"))
-    work.mkdir(parents=True, exist_ok=True)
-    teacher, manifest = make_inputs(work, args.clips)
-    env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+    work, teacher, manifest, env = setup(args, "distill-process-")
     binary = args.binary
     if binary is None:
         subprocess.run(["cargo", "build", "--release", "-q", "-p", "ssl-distill-cli"], cwd=ROOT,
@@ -193,6 +182,29 @@ def main():
                 "--device", args.device]
 
     interleave(args.reps, command, env, work / "out", args)
+
+
+def add_common_args(ap):
+    """The arguments of both whole-process benchmarks, and their worker's hidden ones."""
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--clips", type=int, default=40, help="utterances in the manifest")
+    ap.add_argument("--work", type=pathlib.Path, help="where teacher and clips go (kept)")
+    ap.add_argument("--json", type=pathlib.Path)
+    ap.add_argument("--worker", choices=["torch"], help=argparse.SUPPRESS)
+    ap.add_argument("--teacher", help=argparse.SUPPRESS)
+    ap.add_argument("--manifest", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+
+
+def setup(args, prefix):
+    """The work directory (`--work`, or a fresh one named `prefix`...), the teacher and manifest
+    in it, and the environment that sets both sides' thread counts."""
+    work = args.work or pathlib.Path(tempfile.mkdtemp(prefix=prefix))
+    work.mkdir(parents=True, exist_ok=True)
+    teacher, manifest = make_inputs(work, args.clips)
+    env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+    return work, teacher, manifest, env
 
 
 def interleave(reps, command, env, out_prefix, args):

@@ -22,13 +22,11 @@ Prints each run, the medians of wall time and peak RSS per side, and the ratio o
 """
 
 import argparse
-import os
 import pathlib
 import sys
-import tempfile
 import time
 
-from distill_process import interleave, make_inputs
+from distill_process import add_common_args, interleave, setup
 
 
 def torch_worker(args):
@@ -55,26 +53,15 @@ def torch_worker(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--clips", type=int, default=40, help="utterances in the manifest")
-    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu", choices=["cpu", "tch"])
     ap.add_argument("--binary", type=pathlib.Path, required=True, help="ssl-distill binary")
-    ap.add_argument("--work", type=pathlib.Path, help="where teacher and clips go (kept)")
-    ap.add_argument("--json", type=pathlib.Path)
-    ap.add_argument("--worker", choices=["torch"], help=argparse.SUPPRESS)
-    ap.add_argument("--teacher", help=argparse.SUPPRESS)
-    ap.add_argument("--manifest", help=argparse.SUPPRESS)
-    ap.add_argument("--out", help=argparse.SUPPRESS)
+    add_common_args(ap)
     args = ap.parse_args()
     if args.worker:
         torch_worker(args)
         return
 
-    work = args.work or pathlib.Path(tempfile.mkdtemp(prefix="features-process-"))
-    work.mkdir(parents=True, exist_ok=True)
-    teacher, manifest = make_inputs(work, args.clips)
-    env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
+    work, teacher, manifest, env = setup(args, "features-process-")
     print(f"whole-process features: HuBERT Base teacher (random init), every hidden state of "
           f"{args.clips} utterances, {args.threads} threads, device {args.device}; "
           f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}", flush=True)
