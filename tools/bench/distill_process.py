@@ -202,6 +202,8 @@ def setup(args, prefix):
     in it, and the environment that sets both sides' thread counts."""
     work = args.work or pathlib.Path(tempfile.mkdtemp(prefix=prefix))
     work.mkdir(parents=True, exist_ok=True)
+    # The manifest lists absolute paths under the root "/"; a relative --work would not be.
+    work = work.resolve()
     teacher, manifest = make_inputs(work, args.clips)
     env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
     return work, teacher, manifest, env

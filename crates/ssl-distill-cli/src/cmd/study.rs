@@ -127,9 +127,9 @@ pub fn run_study(args: &StudyArgs) -> Result<()> {
     let rows: Vec<ModelRow> = order.iter().filter_map(|k| rows.remove(k)).collect();
 
     let ctx = ReportContext {
-        teacher: study.teacher.clone(),
+        teacher: relative_to_cwd(&study.teacher),
         data: args.data.clone(),
-        recipes: recipes_dir.clone(),
+        recipes: relative_to_cwd(&recipes_dir),
         probe_data: study.probe_data.clone(),
         steps: args.steps,
         seeds: seeds.clone(),
@@ -426,6 +426,15 @@ impl<'a> Study<'a> {
             probes,
         })
     }
+}
+
+/// `path` relative to the working directory when it lies below it (the bundled teacher and
+/// recipes are found as absolute paths; the report should not name this machine's checkout).
+fn relative_to_cwd(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd.canonicalize().unwrap_or(cwd)).ok())
+        .map_or_else(|| path.to_path_buf(), Path::to_path_buf)
 }
 
 /// Adds one seed's result to the row of `key` (made on first sight).
