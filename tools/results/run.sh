@@ -23,6 +23,7 @@
 # (37 + 12 x 3.0), seeds 1 and 2 ~47 min each (17 + 10 x 3.0): ~2 h 50 min on a busy machine
 # like the one of the last run, about 2 h 30 min if its slowest pieces (distilhubert 4.8 min
 # vs 1.5 for the same-size wang-regression; dphubert 13 min vs 6.6 for skill) were contention.
+# Measured (2026-12-06, tch, these settings): 48 min distilling + 94 min probing = 2 h 22 min.
 # Keep SEEDS at 3 or more (with 2 the seed spread has one degree of freedom: t = 12.7); to cut
 # further, lower PROBE_EPOCHS (PR dominates probing) or add recipes to SINGLE_SEED.
 # Each piece's time is in OUT/results.json (per model and seed): the next estimate can use them.
