@@ -381,6 +381,16 @@ fn limits(s: &mut String, rows: &[ModelRow]) {
         sizes.push(format!("{} (mean over seeds)", pruned.join("; ")));
     }
     let seeds = rows.iter().map(|r| r.seeds.len()).max().unwrap_or(0);
+    let fewer: Vec<String> = rows
+        .iter()
+        .filter(|r| r.seeds.len() < seeds)
+        .map(|r| format!("{} ({})", r.key, r.seeds.len()))
+        .collect();
+    let seed_count = if fewer.is_empty() {
+        format!("{seeds} seed(s) per model")
+    } else {
+        format!("{seeds} seed(s) per model except {}", fewer.join(", "))
+    };
     let _ = writeln!(
         s,
         "## What limits these numbers\n\n\
@@ -392,7 +402,7 @@ fn limits(s: &mut String, rows: &[ModelRow]) {
          (DPHuBERT, SKILL); deep-narrow starts random, as in the paper, which a short budget \
          penalises.\n\
          - Sizes: {}.\n\
-         - Noise: {seeds} seed(s) per model and test sets of the size shown; the intervals \
+         - Noise: {seed_count} and test sets of the size shown; the intervals \
          cover test-set sampling and the seed spread, not the choice of speakers.\n",
         params("teacher").map_or("small".into(), |p| format!("{p:.1} M-parameter")),
         step_range(rows),
