@@ -9,35 +9,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-missing=()
+. tools/lib/apt-install.sh
+packages=()
 while read -r pkg; do
   [[ -z "$pkg" || "$pkg" == \#* ]] && continue
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  packages+=("$pkg")
 done < tools/test-packages
-
-if [ ${#missing[@]} -gt 0 ]; then
-  hint="apt-get install ${missing[*]}"
-  if ! command -v apt-get >/dev/null 2>&1; then
-    echo "tools/test.sh: the tests need ${missing[*]} (Debian package names) and this machine has no apt-get;" >&2
-    echo "tools/test.sh: install espeak-ng (library + data) and WordNet 3.0's database by hand, then re-run." >&2
-    exit 1
-  fi
-  if [ "$(id -u)" = 0 ]; then
-    sudo=()
-  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    sudo=(sudo -n)
-  else
-    echo "tools/test.sh: the tests need ${missing[*]}; run \`sudo $hint\` once, then re-run." >&2
-    exit 1
-  fi
-  echo "tools/test.sh: installing ${missing[*]} (apt-get)"
-  log=$(mktemp)
-  if ! { "${sudo[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
-    cat "$log" >&2
-    echo "tools/test.sh: could not install ${missing[*]} (apt-get output above); install them, then re-run." >&2
-    exit 1
-  fi
-  rm -f "$log"
-fi
+apt_install_missing tools/test.sh 1 "espeak-ng (library + data) and WordNet 3.0's database" "${packages[@]}"
 
 exec cargo test --workspace --no-fail-fast "$@"

@@ -38,32 +38,9 @@ profile="${PROFILE:-dev}"
 # 1. lavapipe (or, with ADAPTER=default, whatever adapter wgpu picks: a GPU when there is one).
 adapter="${ADAPTER:-lavapipe}"
 lavapipe_icd() { ls /usr/share/vulkan/icd.d/lvp_icd.*.json 2>/dev/null | head -1 || true; }
+. tools/lib/apt-install.sh
 install_lavapipe() {
-  local missing=() sudo=() log
-  for pkg in mesa-vulkan-drivers libvulkan1; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-  done
-  [ ${#missing[@]} -gt 0 ] || return 0
-  command -v apt-get >/dev/null 2>&1 || {
-    echo "wgpu-check: needs Mesa's lavapipe Vulkan driver and the Vulkan loader (Debian: ${missing[*]}); install them, then re-run." >&2
-    exit 2
-  }
-  if [ "$(id -u)" != 0 ]; then
-    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-      sudo=(sudo -n)
-    else
-      echo "wgpu-check: run \`sudo apt-get install ${missing[*]}\` once, then re-run." >&2
-      exit 2
-    fi
-  fi
-  echo "wgpu-check: installing ${missing[*]} (apt-get)"
-  log=$(mktemp)
-  if ! { "${sudo[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
-    cat "$log" >&2
-    echo "wgpu-check: could not install ${missing[*]} (apt-get output above)" >&2
-    exit 2
-  fi
-  rm -f "$log"
+  apt_install_missing wgpu-check 2 "Mesa's lavapipe Vulkan driver and the Vulkan loader" mesa-vulkan-drivers libvulkan1
 }
 case "$adapter" in
   lavapipe)
@@ -100,6 +77,14 @@ row() {
   rows+=("$(printf '| %-52s | %-64s | %-4s | %5s |' "${1//|/\\|}" "${2//|/\\|}" "$3" "$4")")
   [ "$3" = ok ] || failed=1
 }
+# fail_row NAME ERR_FILE SECONDS_SINCE: a failed step's row, with the last line of its stderr.
+fail_row() {
+  row "$1" "$(tail -1 "$2" | cut -c1-64)" FAIL "$((SECONDS - $3))"
+}
+# losses_of RUN_DIR: the losses of a distill run's metrics.jsonl, comma-separated.
+losses_of() {
+  grep -o '"loss":[0-9.e-]*' "$1/metrics.jsonl" | cut -d: -f2 | cut -c1-7 | xargs | tr ' ' ','
+}
 # check NAME SECONDS_SINCE -- COMMAND...: a comparison's one line into the table.
 check() {
   local name="$1" since="$2"
@@ -133,7 +118,7 @@ for case in hubert_tiny hubert_tiny_preln wavlm_tiny wavlm_tiny_preln wav2vec2_t
     check "features --audio, $case vs transformers (1e-4)" "$t" -- \
       "$cmp" features "$fixtures/$case/io.safetensors" "$out" 1e-4
   else
-    row "features --audio, $case vs transformers (1e-4)" "$(tail -1 "$work/features/$case.err" | cut -c1-64)" FAIL $((SECONDS - t))
+    fail_row "features --audio, $case vs transformers (1e-4)" "$work/features/$case.err" "$t"
   fi
 done
 for case in hubert_tiny_preln_padded wavlm_tiny_preln_padded; do
@@ -146,7 +131,7 @@ for case in hubert_tiny_preln_padded wavlm_tiny_preln_padded; do
     check "features --data (padded batch of 2), $case (1e-4)" "$t" -- \
       "$cmp" features "$fixtures/$case/io.safetensors" "$out" 1e-4
   else
-    row "features --data (padded batch of 2), $case (1e-4)" "$(tail -1 "$work/features/$case.err" | cut -c1-64)" FAIL $((SECONDS - t))
+    fail_row "features --data (padded batch of 2), $case (1e-4)" "$work/features/$case.err" "$t"
   fi
 done
 
@@ -161,9 +146,9 @@ distill() { # OUT DEVICE EXTRA...
 rm -rf "$work/flex" "$work/flex-1" "$work/wgpu-from-flex" "$work/wgpu" "$work/wgpu-split"
 t=$SECONDS
 if distill "$work/flex" cpu 2>"$work/flex.err" && distill "$work/flex-1" cpu --stop-after 1 2>>"$work/flex.err"; then
-  row "distill on flex: steps 1-5, and stopped after step 1" "losses $(grep -o '"loss":[0-9.e-]*' "$work/flex/metrics.jsonl" | cut -d: -f2 | cut -c1-7 | xargs | tr ' ' ',')" ok $((SECONDS - t))
+  row "distill on flex: steps 1-5, and stopped after step 1" "losses $(losses_of "$work/flex")" ok $((SECONDS - t))
 else
-  row "distill on flex" "$(tail -1 "$work/flex.err" | cut -c1-64)" FAIL $((SECONDS - t))
+  fail_row "distill on flex" "$work/flex.err" "$t"
 fi
 t=$SECONDS
 cp -r "$work/flex-1" "$work/wgpu-from-flex"
@@ -174,11 +159,11 @@ if distill "$work/wgpu-from-flex" wgpu --resume 2>"$work/wgpu-from-flex.err"; th
   check "  its student after step 5 vs flex's (1e-3)" "$t" -- \
     "$cmp" weights "$work/flex/student/model.safetensors" "$work/wgpu-from-flex/student/model.safetensors" 1e-3
 else
-  row "wgpu resumes flex's step 1 (steps 2-5)" "$(tail -1 "$work/wgpu-from-flex.err" | cut -c1-64)" FAIL $((SECONDS - t))
+  fail_row "wgpu resumes flex's step 1 (steps 2-5)" "$work/wgpu-from-flex.err" "$t"
 fi
 t=$SECONDS
 if distill "$work/wgpu" wgpu 2>"$work/wgpu.err"; then
-  row "distill on wgpu from scratch: steps 1-5" "losses $(grep -o '"loss":[0-9.e-]*' "$work/wgpu/metrics.jsonl" | cut -d: -f2 | cut -c1-7 | xargs | tr ' ' ',')" ok $((SECONDS - t))
+  row "distill on wgpu from scratch: steps 1-5" "losses $(losses_of "$work/wgpu")" ok $((SECONDS - t))
   t=$SECONDS
   if distill "$work/wgpu-split" wgpu --stop-after 2 2>"$work/wgpu-split.err" \
      && distill "$work/wgpu-split" wgpu --resume 2>>"$work/wgpu-split.err"; then
@@ -188,10 +173,10 @@ if distill "$work/wgpu" wgpu 2>"$work/wgpu.err"; then
     check "  its student vs the uninterrupted run's (1e-6)" "$t" -- \
       "$cmp" weights "$work/wgpu/student/model.safetensors" "$work/wgpu-split/student/model.safetensors" 1e-6
   else
-    row "wgpu stopped after 2 + --resume" "$(tail -1 "$work/wgpu-split.err" | cut -c1-64)" FAIL $((SECONDS - t))
+    fail_row "wgpu stopped after 2 + --resume" "$work/wgpu-split.err" "$t"
   fi
 else
-  row "distill on wgpu from scratch" "$(tail -1 "$work/wgpu.err" | cut -c1-64)" FAIL $((SECONDS - t))
+  fail_row "distill on wgpu from scratch" "$work/wgpu.err" "$t"
 fi
 
 echo
