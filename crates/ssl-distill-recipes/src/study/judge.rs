@@ -143,13 +143,7 @@ pub fn judge(c: &Comparison, rows: &[ModelRow]) -> Judgement {
                 Measure::ParamsReduction {
                     expected,
                     tolerance,
-                } => (
-                    Detail::Magnitude {
-                        expected,
-                        tolerance,
-                    },
-                    (saved - expected).abs() <= tolerance,
-                ),
+                } => magnitude(saved, expected, tolerance),
                 _ => (Detail::Exact, pa < pb),
             };
             Judgement {
@@ -224,15 +218,12 @@ fn speed(measure: Measure, a: &ModelRow, b: &ModelRow) -> Judgement {
         Measure::Speedup {
             expected,
             tolerance,
-        } => (
-            Detail::Magnitude {
-                expected,
-                tolerance,
-            },
-            (ratio - expected).abs() <= tolerance,
-            ratio < (expected - tolerance) / SPEED_TIE
-                || ratio > (expected + tolerance) * SPEED_TIE,
-        ),
+        } => {
+            let (detail, holds) = magnitude(ratio, expected, tolerance);
+            let beyond = ratio < (expected - tolerance) / SPEED_TIE
+                || ratio > (expected + tolerance) * SPEED_TIE;
+            (detail, holds, beyond)
+        }
         _ => (Detail::Timed, ratio > SPEED_TIE, ratio < 1.0 / SPEED_TIE),
     };
     let verdict = if holds {
@@ -249,6 +240,15 @@ fn speed(measure: Measure, a: &ModelRow, b: &ModelRow) -> Judgement {
         detail,
         verdict,
     }
+}
+
+/// A magnitude check: its detail, and whether `value` is within `tolerance` of `expected`.
+fn magnitude(value: f64, expected: f64, tolerance: f64) -> (Detail, bool) {
+    let detail = Detail::Magnitude {
+        expected,
+        tolerance,
+    };
+    (detail, (value - expected).abs() <= tolerance)
 }
 
 fn pruning(tolerance: f64, a: &ModelRow) -> Judgement {
