@@ -29,6 +29,7 @@
 # Prints one table; exits 1 when a check fails, 2 when the check cannot run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tools/lib/apt-install.sh
 repo="$(pwd)"
 work="${1:-$(mktemp -d)}"
 mkdir -p "$work"
@@ -38,7 +39,6 @@ profile="${PROFILE:-dev}"
 # 1. lavapipe (or, with ADAPTER=default, whatever adapter wgpu picks: a GPU when there is one).
 adapter="${ADAPTER:-lavapipe}"
 lavapipe_icd() { ls /usr/share/vulkan/icd.d/lvp_icd.*.json 2>/dev/null | head -1 || true; }
-. tools/lib/apt-install.sh
 install_lavapipe() {
   apt_install_missing wgpu-check 2 "Mesa's lavapipe Vulkan driver and the Vulkan loader" mesa-vulkan-drivers libvulkan1
 }

@@ -29,7 +29,7 @@
 # Each piece's time is in OUT/results.json (per model and seed): the next estimate can use them.
 #
 # Defaults: each recipe's own steps (150 of batch 8 x 2 s; the pruning ones 4050 of 2 x 0.5 s).
-# Needs espeak-ng (libespeak-ng-dev, wordnet-base: .ci/apt-packages) to synthesise the corpora
+# Needs espeak-ng (libespeak-ng1, espeak-ng-data, wordnet-base: tools/test-packages) to synthesise the corpora
 # the first time. Everything finished is kept in OUT (runs/study) with a key of what made it:
 # run it again after an interruption and it continues; change a flag and what it changes is
 # made again.
