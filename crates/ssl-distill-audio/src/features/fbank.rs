@@ -12,6 +12,7 @@ use super::frame::FrameGeometry;
 use super::matrix::FeatureMatrix;
 use super::mel::MelBanks;
 use super::power::{LANES, PowerSpectrum};
+use super::prepare::{Emphasis, emphasize_window, scaled_sum};
 use super::window::WindowType;
 
 /// Frames per rayon task; below `2 * PAR_CHUNK` frames everything runs on the caller's thread.
@@ -126,11 +127,10 @@ impl FbankConfig {
 
 /// Per-thread buffers of the frame loop, which runs [`LANES`] frames at a time.
 struct Scratch {
-    /// One frame, scaled (`window_size` values).
+    /// One frame, scaled, for frames that are not a plain slice of the waveform (reflected
+    /// edges without `snip_edges`, or dither): `window_size` values.
     frame: Vec<f32>,
-    /// One frame after pre-emphasis and window, zero-padded (`padded_size` values).
-    fft_in: Vec<f32>,
-    /// [`LANES`] packed frames, transformed in place.
+    /// [`LANES`] packed frames (`z[j] = y[2j] + i y[2j+1]`), transformed in place.
     packed: Vec<Complex<f32>>,
     fft_scratch: Vec<Complex<f32>>,
     /// [`LANES`] power spectra, interleaved (`[bin][frame]`).
@@ -349,7 +349,6 @@ impl Fbank {
     fn scratch(&self) -> Scratch {
         Scratch {
             frame: vec![0.0; self.geom.window_size],
-            fft_in: vec![0.0; self.geom.padded_size],
             packed: vec![Complex::new(0.0, 0.0); LANES * self.spectrum.packed_len()],
             fft_scratch: vec![Complex::new(0.0, 0.0); self.spectrum.scratch_len()],
             power: vec![0.0; LANES * self.spectrum.num_bins()],
@@ -384,8 +383,7 @@ impl Fbank {
             for (f, packed) in s.packed.chunks_exact_mut(packed_len).enumerate() {
                 if f < count {
                     let t = first + b * LANES + f;
-                    s.energy[f] = self.prepare(wave, t, &mut s.frame, &mut s.fft_in);
-                    PowerSpectrum::pack(&s.fft_in, packed);
+                    s.energy[f] = self.prepare(wave, t, &mut s.frame, packed);
                 } else {
                     // unused lanes of the last block: silence, whose results are dropped
                     packed.fill(Complex::new(0.0, 0.0));
@@ -412,44 +410,38 @@ impl Fbank {
         }
     }
 
-    /// Frame `t` up to the FFT input: `y` gets the pre-emphasised, windowed, zero-padded
-    /// frame. Returns the log energy (raw or windowed, as configured).
+    /// Frame `t` up to the FFT input: `packed` gets the pre-emphasised, windowed, zero-padded
+    /// frame, packed for the real FFT. Returns the log energy (raw or windowed, as configured).
     ///
-    /// Three vectorized passes over the frame: scale (and sum, for the DC offset); DC removal,
-    /// pre-emphasis and window; raw energy.
-    fn prepare(&self, wave: &[f32], t: usize, x: &mut [f32], y: &mut [f32]) -> f32 {
+    /// Frames inside the signal are read in place (`prepare.rs` applies the input scale on the
+    /// fly); reflected edge frames and dithered frames are copied to `x` first.
+    fn prepare(&self, wave: &[f32], t: usize, x: &mut [f32], packed: &mut [Complex<f32>]) -> f32 {
         let cfg = &self.cfg;
-        let n = self.geom.window_size;
-        let mut total = self.geom.extract(wave, t, cfg.input_scale, x);
-        if cfg.dither != 0.0 {
-            add_dither(x, cfg.dither, cfg.dither_seed, t as u64);
-            total = sum(x);
-        }
+        let (frame, scale) = match self.geom.slice(wave, t) {
+            Some(frame) if cfg.dither == 0.0 => (frame, cfg.input_scale),
+            _ => {
+                self.geom.extract(wave, t, cfg.input_scale, x);
+                if cfg.dither != 0.0 {
+                    add_dither(x, cfg.dither, cfg.dither_seed, t as u64);
+                }
+                (&x[..], 1.0)
+            }
+        };
         // `v - 0.0 == v`, so no DC removal is a zero mean.
         let mean = if cfg.remove_dc_offset {
-            total / n as f32
+            scaled_sum(frame, scale) / frame.len() as f32
         } else {
             0.0
         };
-        // Pre-emphasis with x[-1] = x[0], on the frame minus its mean (a zip of read-only
-        // slices, which the loop vectorizer handles; `(v - mean)` is recomputed, not stored).
-        let c = cfg.preemphasis_coefficient;
-        let w = &self.window;
-        let x0 = x[0] - mean;
-        y[0] = (x0 - c * x0) * w[0];
-        for (((o, cur), prev), w) in y[1..n]
-            .iter_mut()
-            .zip(&x[1..])
-            .zip(&x[..n - 1])
-            .zip(&w[1..])
-        {
-            *o = ((cur - mean) - c * (prev - mean)) * w;
-        }
-        y[n..].fill(0.0);
+        let opts = Emphasis {
+            scale,
+            coefficient: cfg.preemphasis_coefficient,
+            window: &self.window,
+        };
         self.floor_log_energy(if cfg.raw_energy {
-            centered_energy(x, mean)
+            emphasize_window::<false>(frame, mean, opts, packed).raw
         } else {
-            super::mel::dot(y, y)
+            emphasize_window::<true>(frame, mean, opts, packed).windowed
         })
     }
 }
@@ -464,34 +456,6 @@ pub(crate) fn check_finite(wave: &[f32]) -> Result<(), FeatureError> {
         index,
         value: wave[index],
     })
-}
-
-/// Sum with 8 accumulators (auto-vectorizes).
-fn sum(x: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let chunks = x.chunks_exact(8);
-    let rest: f32 = chunks.remainder().iter().sum();
-    for c in chunks {
-        for i in 0..8 {
-            acc[i] += c[i];
-        }
-    }
-    acc.iter().sum::<f32>() + rest
-}
-
-/// `sum((x - mean)^2)` with eight running sums (vectorizes).
-fn centered_energy(x: &[f32], mean: f32) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let chunks = x.chunks_exact(8);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for i in 0..8 {
-            let a = c[i] - mean;
-            acc[i] += a * a;
-        }
-    }
-    rest.iter()
-        .fold(acc.iter().sum::<f32>(), |e, v| e + (v - mean) * (v - mean))
 }
 
 /// Adds `N(0, dither^2)` noise from stream `frame` of a ChaCha8 generator seeded by `seed`.

@@ -43,8 +43,14 @@ impl FrameGeometry {
         }
     }
 
-    /// Copies frame `t` of `wave`, multiplied by `scale`, into `out[..window_size]`, and
-    /// returns the sum of the copied values (eight running sums, then the tail).
+    /// Frame `t` as a slice of `wave`, when it lies entirely inside the signal (always with
+    /// `snip_edges`; without it, all frames but the first and last few).
+    pub fn slice<'a>(&self, wave: &'a [f32], t: usize) -> Option<&'a [f32]> {
+        let start = usize::try_from(self.first_sample(t)).ok()?;
+        wave.get(start..start + self.window_size)
+    }
+
+    /// Copies frame `t` of `wave`, multiplied by `scale`, into `out[..window_size]`.
     ///
     /// Out-of-range indices (only without `snip_edges`) are reflected like Kaldi:
     /// `-1 -> 0`, `-2 -> 1`, `n -> n - 1`, ..., repeatedly for signals shorter than a frame.
@@ -52,31 +58,17 @@ impl FrameGeometry {
     ///
     /// # Panics
     /// If `out.len() < window_size` or `wave` is empty.
-    pub fn extract(&self, wave: &[f32], t: usize, scale: f32, out: &mut [f32]) -> f32 {
+    pub fn extract(&self, wave: &[f32], t: usize, scale: f32, out: &mut [f32]) {
         let out = &mut out[..self.window_size];
-        let n = wave.len() as isize;
-        let start = self.first_sample(t);
-        let end = start + self.window_size as isize;
-        if start >= 0 && end <= n {
-            let src = &wave[start as usize..end as usize];
-            let mut acc = [0.0f32; 8];
-            let mut dst = out.chunks_exact_mut(8);
-            let chunks = src.chunks_exact(8);
-            let rest = chunks.remainder();
-            for (o, x) in (&mut dst).zip(chunks) {
-                for i in 0..8 {
-                    o[i] = x[i] * scale;
-                    acc[i] += o[i];
-                }
-            }
-            let mut total = acc.iter().sum::<f32>();
-            for (o, x) in dst.into_remainder().iter_mut().zip(rest) {
+        if let Some(src) = self.slice(wave, t) {
+            for (o, x) in out.iter_mut().zip(src) {
                 *o = x * scale;
-                total += *o;
             }
-            return total;
+            return;
         }
+        let n = wave.len() as isize;
         assert!(n > 0, "extract from an empty signal");
+        let start = self.first_sample(t);
         for (j, o) in out.iter_mut().enumerate() {
             let mut s = start + j as isize;
             while s < 0 || s >= n {
@@ -84,7 +76,6 @@ impl FrameGeometry {
             }
             *o = wave[s as usize] * scale;
         }
-        out.iter().sum()
     }
 }
 
@@ -139,5 +130,27 @@ mod tests {
         let tiny = [5.0, 7.0];
         g.extract(&tiny, 0, 1.0, &mut out);
         assert_eq!(out, [7.0, 5.0, 5.0, 7.0, 7.0, 5.0]);
+    }
+
+    #[test]
+    fn slices_are_the_frames_inside_the_signal() {
+        let wave: Vec<f32> = (0..20).map(|v| v as f32).collect();
+        let g = FrameGeometry {
+            window_size: 6,
+            window_shift: 2,
+            padded_size: 8,
+            snip_edges: false,
+        };
+        // frame 0 starts at -2 (reflected), frame 2 at 2, frame 9 at 16 (runs past the end)
+        assert_eq!(g.slice(&wave, 0), None);
+        assert_eq!(g.slice(&wave, 2), Some(&wave[2..8]));
+        assert_eq!(g.slice(&wave, 9), None);
+        let mut out = [0.0; 6];
+        g.extract(&wave, 2, 0.5, &mut out);
+        assert_eq!(out, [1.0, 1.5, 2.0, 2.5, 3.0, 3.5]);
+        let g = geom(true);
+        let wave = vec![0.25; 1000];
+        assert_eq!(g.slice(&wave, 3).map(<[f32]>::len), Some(400));
+        assert_eq!(g.slice(&wave, 4), None);
     }
 }

@@ -11,10 +11,11 @@
 //! power of two → `|rfft|²` → triangular mel filters → `ln(max(x, f32::EPSILON))`.
 //! Not implemented: VTLN warping.
 //!
-//! Speed: frames are prepared one by one, then go through the FFT, the power spectrum, the
-//! mel filters and the log eight at a time (`power.rs`): one rustfft call on eight packed
-//! frames, a hand-written real-FFT split fused with `|X|²`, and mel dot products with one
-//! SIMD lane per frame. `docs/performance.md` has the measurements.
+//! Speed: frames are prepared one by one, read in place from the waveform and written straight
+//! into the packed FFT input in one fused pass (`prepare.rs`), then go through the FFT, the
+//! power spectrum, the mel filters and the log eight at a time (`power.rs`): one rustfft call
+//! on eight packed frames, a hand-written real-FFT split fused with `|X|²`, and mel dot
+//! products with one SIMD lane per frame. `docs/performance.md` has the measurements.
 //!
 //! Everything here is plain Rust on `&[f32]`: no tensors.
 
@@ -27,6 +28,7 @@ mod matrix;
 mod mel;
 mod mfcc;
 mod power;
+mod prepare;
 mod window;
 
 pub use deltas::{append_deltas, compute_deltas};

@@ -78,13 +78,6 @@ impl PowerSpectrum {
         self.fft.get_inplace_scratch_len()
     }
 
-    /// Packs the real frame `y` (`n` values) into `out` (`n / 2` complex values).
-    pub fn pack(y: &[f32], out: &mut [Complex<f32>]) {
-        for (o, p) in out.iter_mut().zip(y.chunks_exact(2)) {
-            *o = Complex::new(p[0], p[1]);
-        }
-    }
-
     /// Transforms the [`LANES`] packed frames in `buf` (`LANES * n / 2` values) in place and
     /// writes their power spectra to `power` (`(n / 2 + 1) * LANES` values), interleaved:
     /// `power[k * LANES + f]` is bin `k` of frame `f`.
@@ -202,6 +195,13 @@ fn split_power_frames(
 mod tests {
     use super::*;
 
+    /// Packs the real frame `y` (`n` values) into `out` (`n / 2` complex values).
+    fn pack(y: &[f32], out: &mut [Complex<f32>]) {
+        for (o, p) in out.iter_mut().zip(y.chunks_exact(2)) {
+            *o = Complex::new(p[0], p[1]);
+        }
+    }
+
     /// Direct DFT power in f64.
     fn dft_power(y: &[f32]) -> Vec<f64> {
         let n = y.len();
@@ -232,7 +232,7 @@ mod tests {
                 .collect();
             let mut buf = vec![Complex::new(0.0, 0.0); frames * ps.packed_len()];
             for (y, out) in ys.iter().zip(buf.chunks_exact_mut(ps.packed_len())) {
-                PowerSpectrum::pack(y, out);
+                pack(y, out);
             }
             let mut scratch = vec![Complex::new(0.0, 0.0); ps.scratch_len()];
             let mut interleaved = vec![f32::NAN; frames * ps.num_bins()];
