@@ -31,6 +31,7 @@ fn ln_normal(x: f32) -> f32 {
 /// so `-23 ln 2` rounded once) is exactly `f32::EPSILON.ln()`, so silence gives the same
 /// number as `f32::ln` without a per-value select. The `max` is written as a comparison
 /// (one `maxps`): no NaN reaches it.
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
 pub(crate) fn ln_in_place(values: &mut [f32], floor: f32) {
     debug_assert!(floor.is_normal() && floor > 0.0);
     if !all_finite(values) {

@@ -232,20 +232,25 @@ impl MelBanks {
     ///
     /// # Panics
     /// If `spectra.len() != num_fft_bins() * L` or `out.len() != num_bins() * L`.
-    #[inline]
     pub(crate) fn apply_interleaved<const L: usize>(&self, spectra: &[f32], out: &mut [f32]) {
         assert_eq!(spectra.len(), self.num_fft_bins * L, "spectra length");
         assert_eq!(out.len(), self.num_bins() * L, "mel output length");
-        for (m, o) in out.chunks_exact_mut(L).enumerate() {
-            let (start, w) = self.filter(m);
-            let mut acc = [0.0f32; L];
-            for (&wk, s) in w.iter().zip(spectra[start * L..].chunks_exact(L)) {
-                for f in 0..L {
-                    acc[f] += wk * s[f];
-                }
+        apply_interleaved::<L>(self, spectra, out);
+    }
+}
+
+/// [`MelBanks::apply_interleaved`] after its checks.
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn apply_interleaved<const L: usize>(bank: &MelBanks, spectra: &[f32], out: &mut [f32]) {
+    for (m, o) in out.chunks_exact_mut(L).enumerate() {
+        let (start, w) = bank.filter(m);
+        let mut acc = [0.0f32; L];
+        for (&wk, s) in w.iter().zip(spectra[start * L..].chunks_exact(L)) {
+            for f in 0..L {
+                acc[f] += wk * s[f];
             }
-            o.copy_from_slice(&acc);
         }
+        o.copy_from_slice(&acc);
     }
 }
 

@@ -17,6 +17,13 @@
 //! on eight packed frames, a hand-written real-FFT split fused with `|X|²`, and mel dot
 //! products with one SIMD lane per frame. `docs/performance.md` has the measurements.
 //!
+//! The crate is compiled for the x86-64 baseline (SSE2, four floats per instruction). The
+//! frame preparation, the mel filters and the log carry a second copy compiled for AVX2 + FMA
+//! (the `multiversion` crate picks one at run time; no `unsafe` here), eight floats per
+//! instruction. Rust never fuses a multiply and an add on its own, so both copies give the same
+//! bits. The real-FFT split has no such copy: it is bound by its gather across frames, and the
+//! AVX2 copy measured no faster.
+//!
 //! Everything here is plain Rust on `&[f32]`: no tensors.
 
 mod deltas;

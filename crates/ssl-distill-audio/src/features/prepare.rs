@@ -51,6 +51,7 @@ pub(crate) fn scaled_sum(x: &[f32], scale: f32) -> f32 {
 ///
 /// # Panics
 /// If `out` holds fewer than `frame.len()` values or the window is shorter than the frame.
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
 pub(crate) fn emphasize_window<const WINDOWED: bool>(
     frame: &[f32],
     mean: f32,
