@@ -72,3 +72,16 @@ pub fn max_diff<const D: usize>(got: &Tensor<D>, want: &(Vec<usize>, Vec<f32>), 
         .map(|(a, b)| (a - b).abs())
         .fold(0.0, f32::max)
 }
+
+/// The largest element-wise difference between two state-dict tensors of one shape.
+pub fn max_state_diff(
+    a: &ssl_distill_models::StateTensor,
+    b: &ssl_distill_models::StateTensor,
+) -> f32 {
+    assert_eq!(a.shape, b.shape);
+    a.data
+        .iter()
+        .zip(&b.data)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}

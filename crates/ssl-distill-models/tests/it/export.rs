@@ -1,9 +1,11 @@
 //! Export to an HF directory and load it back: identical outputs.
 
 use burn::tensor::Device;
-use ssl_distill_models::{SslInput, export_hf, hf_state_dict, load_checkpoint};
+use ssl_distill_models::{
+    SslConfig, SslInput, export_hf, hf_state_dict, load_checkpoint, load_hf_state_dict,
+};
 
-use crate::common::{Io, fixture};
+use crate::common::{Io, fixture, max_state_diff};
 
 #[test]
 fn export_then_load_gives_identical_outputs_and_tensors() {
@@ -29,12 +31,7 @@ fn export_then_load_gives_identical_outputs_and_tensors() {
         for (k, t) in &a {
             let u = &b[k];
             assert_eq!(t.shape, u.shape, "{k}");
-            let d = t
-                .data
-                .iter()
-                .zip(&u.data)
-                .map(|(x, y)| (x - y).abs())
-                .fold(0.0, f32::max);
+            let d = max_state_diff(t, u);
             assert!(d <= 1e-6, "{case}: {k} differs by {d}");
         }
         let wave = Io::read(case).tensor::<2>("wave", &device);
@@ -92,5 +89,42 @@ fn transformers_loads_our_export() {
             "{case}: {}",
             String::from_utf8_lossy(&res.stderr)
         );
+    }
+}
+
+/// Loading replaces every parameter of a fresh model without drawing its random init: a clone
+/// of a lazy parameter taken before the load shares its initialisation state, so it would report
+/// initialised had the loader read `val()`.
+#[test]
+fn loading_draws_no_random_init() {
+    let device = Device::flex();
+    device.seed(0);
+    let dict = hf_state_dict(&SslConfig::tiny().init(&device));
+    let mut model = SslConfig::tiny().init(&device);
+    let layer = &model.encoder.layers[0];
+    let lazy = [
+        layer.feed_forward.intermediate_dense.weight.clone(),
+        layer.attention.out_proj.weight.clone(),
+    ];
+    let conv = model.feature_extractor.conv_layers[0].conv.weight.clone();
+    assert!(lazy.iter().all(|p| !p.is_initialized()) && !conv.is_initialized());
+
+    load_hf_state_dict(
+        &mut model,
+        dict.clone(),
+        std::path::Path::new("tiny"),
+        &device,
+    )
+    .unwrap();
+
+    assert!(
+        lazy.iter().all(|p| !p.is_initialized()) && !conv.is_initialized(),
+        "the loader initialised a parameter it then replaced"
+    );
+    // The same weights (the weight-normed conv is refolded from `g`, `v`: to rounding).
+    let loaded = hf_state_dict(&model);
+    for (key, t) in &dict {
+        let d = max_state_diff(&loaded[key], t);
+        assert!(d <= 1e-6, "{key}: max difference {d}");
     }
 }
